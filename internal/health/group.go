@@ -264,7 +264,7 @@ func (g *Group) check(p *backend.Pool, s *backend.Server, spec *Spec, v *verdict
 	newUp, flipped, n := c.Observe(up, err == nil)
 	v.checkUp = newUp
 	if flipped && !(newUp && v.agentDown) {
-		p.SetHealth(s, newUp, reason, n)
+		p.SetHealth(s, newUp, backend.Verdict{Check: "active", Reason: reason, Checks: n})
 	}
 	v.mu.Unlock()
 
@@ -320,12 +320,12 @@ func (g *Group) apply(p *backend.Pool, s *backend.Server, r AgentReply, v *verdi
 	switch r.Health {
 	case AgentDown:
 		v.agentDown = true
-		p.SetHealth(s, false, r.Reason, 1)
+		p.SetHealth(s, false, backend.Verdict{Check: "agent", Reason: r.Reason})
 	case AgentUp:
 		held := v.agentDown
 		v.agentDown = false
 		if !v.checked || held && v.checkUp {
-			p.SetHealth(s, true, r.Reason, 1)
+			p.SetHealth(s, true, backend.Verdict{Check: "agent", Reason: r.Reason})
 		}
 	}
 }

@@ -185,7 +185,7 @@ func TestGroupSkipsMaintAndUnresolved(t *testing.T) {
 	if !s2.State.Up() {
 		t.Fatal("s2 went down while its checks passed")
 	}
-	f.wantTransitions(t, "s1", []string{"state=DOWN", `reason="connection refused"`, `after="1 checks"`})
+	f.wantTransitions(t, "s1", []string{"state=DOWN", `reason="connection refused"`, `after="1 check"`})
 	f.wantTransitions(t, "s2")
 }
 
