@@ -38,6 +38,10 @@ type Request struct {
 // not at its connection limit, not already tried, and so on. It is an
 // interface rather than a func so that a caller can pass a pointer it already
 // has without allocating a closure on every pick.
+//
+// Accept must be a question without side effects: a picker may ask about
+// several targets, some more than once, before it returns one (or none), so
+// reserving a slot belongs after Pick, not in Accept.
 type Accepter interface {
 	Accept(i int) bool
 }
@@ -88,14 +92,17 @@ type Options struct {
 	// of the client address (e.g. 24 and 64). 0 means the whole address.
 	SourcePrefix4 int
 	SourcePrefix6 int
-	// Rand returns uniformly random 64-bit numbers (p2c, random). nil means
-	// math/rand/v2.
+	// Rand returns uniformly random 64-bit numbers (p2c, random). It is
+	// called from every goroutine that picks, so it must be safe for
+	// concurrent use. nil means math/rand/v2.
 	Rand func() uint64
-	// Now returns the current time in Unix nanoseconds (leasttime). nil means
-	// time.Now.
+	// Now returns the current time in Unix nanoseconds (leasttime). Like
+	// Rand, it must be safe for concurrent use. nil means time.Now.
 	Now func() int64
 	// MaglevSize is the lookup table size for "consistent"; it is raised to a
-	// prime at least 100 × the number of targets. 0 means automatic.
+	// prime at least 100 × the number of targets. 0 means automatic: 65537,
+	// doubled when there are more than 655 targets. The size should not
+	// change with the set, or nearly every key moves.
 	MaglevSize int
 }
 
