@@ -5,6 +5,9 @@ import "time"
 // Config is a whole, validated configuration with defaults applied: every
 // Frontend carries its effective values (its own, else the defaults section's,
 // else fulcrum's built-in defaults). It is plain data, read-only once loaded.
+//
+// The yaml tags name each field's key for readers; decoding does not use
+// them (sections.go lists the keys and decodes each by hand).
 type Config struct {
 	// File is the path the configuration was read from ("" for embedded).
 	File      string
@@ -33,6 +36,9 @@ type Global struct {
 
 // Defaults is the defaults section: values every frontend (and its backend)
 // takes unless it sets its own.
+//
+// After loading every field holds its effective value (the built-in default
+// when the section leaves it out); see Frontend for their meaning.
 type Defaults struct {
 	Mode           Mode     `yaml:"mode"`
 	MaxConn        int      `yaml:"maxconn"`
@@ -52,45 +58,76 @@ const (
 	ModeHTTP Mode = "http"
 )
 
-// Frontend is one frontend.
+// Frontend is one frontend: listening addresses, TLS, rules and limits.
+// Every value is effective: its own, else the defaults section's, else the
+// built-in default.
 type Frontend struct {
+	// Name is unique among frontends.
 	Name string `yaml:"name"`
-	Mode Mode   `yaml:"mode"`
+	// Mode is tcp (layer 4) or http (layer 7).
+	Mode Mode `yaml:"mode"`
+	// Bind holds at least one address.
 	Bind []Bind `yaml:"bind"`
-	SSL  *SSL   `yaml:"ssl"`
-	// UseBackend is the default backend.
-	UseBackend    string     `yaml:"use_backend"`
+	// SSL terminates TLS on every bind address when not nil.
+	SSL *SSL `yaml:"ssl"`
+	// UseBackend is the default backend: traffic no rule routes goes
+	// there. It may be empty when rules route everything.
+	UseBackend string `yaml:"use_backend"`
+	// HTTPCondition holds the rules, in order (http mode only).
 	HTTPCondition []HTTPRule `yaml:"http_condition"`
 	// MaxConn limits this frontend's connections; 0 means no limit.
-	MaxConn        int      `yaml:"maxconn"`
+	MaxConn int `yaml:"maxconn"`
+	// TimeoutConnect bounds a connection to a server (> 0).
 	TimeoutConnect Duration `yaml:"timeout_connect"`
-	TimeoutClient  Duration `yaml:"timeout_client"`
-	TimeoutServer  Duration `yaml:"timeout_server"`
-	TimeoutQueue   Duration `yaml:"timeout_queue"`
-	Retries        int      `yaml:"retries"`
+	// TimeoutClient bounds client inactivity (> 0).
+	TimeoutClient Duration `yaml:"timeout_client"`
+	// TimeoutServer bounds server inactivity (> 0).
+	TimeoutServer Duration `yaml:"timeout_server"`
+	// TimeoutQueue bounds the wait for a free server slot when every server
+	// is at its maxconn; 0 means do not wait.
+	TimeoutQueue Duration `yaml:"timeout_queue"`
+	// Retries is how many times a failed connection attempt to a server is
+	// retried.
+	Retries int `yaml:"retries"`
 	// Pos is where the frontend starts in the file, for messages.
 	Pos Pos `yaml:"-"`
 }
 
 // Bind is one listening address.
 type Bind struct {
+	// AddrPort is "host:port"; the host may be empty, an IP address or a
+	// name, and the port is from 1 to 65535.
 	AddrPort string `yaml:"addr_port"`
 	Pos      Pos    `yaml:"-"`
 }
 
-// SSL is a frontend's TLS settings (Noxy's ssl block).
+// SSL is a frontend's TLS settings (Noxy's ssl block). File names are
+// absolute after loading (relative ones are taken from the configuration
+// file's directory), and the files were readable at load time.
 type SSL struct {
-	Cert     string   `yaml:"cert"`
-	Key      string   `yaml:"key"`
-	CA       string   `yaml:"ca"`
+	// Cert and Key are PEM files: the certificate chain and its key.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// CA, when set, is a PEM bundle: clients must present a certificate it
+	// signed (mutual TLS).
+	CA string `yaml:"ca"`
+	// Versions are the TLS versions allowed, each one of TLSVersions;
+	// TLSv1.2 and TLSv1.3 when not set.
 	Versions []string `yaml:"versions"`
-	ALPN     []string `yaml:"alpn"`
+	// ALPN are the protocols offered in the handshake, e.g. h2, http/1.1.
+	ALPN []string `yaml:"alpn"`
 }
 
-// HTTPRule is one http_condition entry: a when expression and one action.
+// HTTPRule is one http_condition entry: a when expression and its actions.
+// A rule has either one of Redirect, UseBackend and Deny, or header and
+// path actions (which may also go with UseBackend).
 type HTTPRule struct {
-	When              string            `yaml:"when"`
-	Redirect          string            `yaml:"redirect"`
+	// When is an expression (compiled by the rules package, not here).
+	When string `yaml:"when"`
+	// Redirect is an expression giving the new location.
+	Redirect string `yaml:"redirect"`
+	// Code is the redirect's status (one of RedirectCodes; 302 by default),
+	// 0 when there is no redirect.
 	Code              int               `yaml:"code"`
 	UseBackend        []WeightedBackend `yaml:"use_backend"` // a name, or a list of {name, weight}
 	SetHeader         map[string]string `yaml:"set_header"`
@@ -102,14 +139,17 @@ type HTTPRule struct {
 	Pos               Pos               `yaml:"-"`
 }
 
-// WeightedBackend is one choice of a weighted use_backend list.
+// WeightedBackend is one choice of a weighted use_backend list. A single
+// name is a list of one, of weight 1.
 type WeightedBackend struct {
-	Name   string `yaml:"name"`
-	Weight int    `yaml:"weight"`
+	Name string `yaml:"name"`
+	// Weight is ≥ 0, 1 when not set; not every weight of a list is 0.
+	Weight int `yaml:"weight"`
 }
 
 // Deny is a deny action.
 type Deny struct {
+	// Status is from 400 to 599, 403 by default.
 	Status int    `yaml:"status"`
 	Body   string `yaml:"body"`
 }
@@ -117,10 +157,13 @@ type Deny struct {
 // Backend is one backend: a pool of servers with an algorithm, health checks
 // and its own timeouts (0 means: the frontend's).
 type Backend struct {
-	Name           string   `yaml:"name"`
-	Balance        Balance  `yaml:"balance"` // "roundrobin", or {algorithm, key, ipv4_prefix, ipv6_prefix}
-	Servers        []Server `yaml:"servers"`
-	Health         *Health  `yaml:"health"`
+	// Name is unique among backends.
+	Name    string   `yaml:"name"`
+	Balance Balance  `yaml:"balance"` // "roundrobin", or {algorithm, key, ipv4_prefix, ipv6_prefix}
+	Servers []Server `yaml:"servers"`
+	// Health is nil when there is no active check.
+	Health *Health `yaml:"health"`
+	// Agent is nil when there is no agent check.
 	Agent          *Agent   `yaml:"agent"`
 	Passive        Passive  `yaml:"passive"`
 	TimeoutConnect Duration `yaml:"timeout_connect"`
@@ -133,10 +176,12 @@ type Backend struct {
 
 // Balance is a backend's algorithm and its options.
 type Balance struct {
+	// Algorithm is one of balance.Algorithms, roundrobin by default.
 	Algorithm string `yaml:"algorithm"`
 	// Key is the request attribute hashed by "hash" and "consistent":
 	// "src" (client address; the only one in tcp mode), "uri", "header:NAME",
-	// "cookie:NAME".
+	// "cookie:NAME". It is "src" by default for those two algorithms and
+	// empty for the others.
 	Key string `yaml:"key"`
 	// IPv4Prefix and IPv6Prefix make "source" hash only an address prefix.
 	IPv4Prefix int `yaml:"ipv4_prefix"`
@@ -149,25 +194,37 @@ type Server struct {
 	Name     string `yaml:"name"`
 	AddrPort string `yaml:"addr_port"`
 	// Weight defaults to 1; 0 means no new traffic. At most 256.
-	Weight   int  `yaml:"weight"`
-	Backup   bool `yaml:"backup"`
-	MaxConn  int  `yaml:"maxconn"`
+	Weight int `yaml:"weight"`
+	// Backup servers take traffic only when no other server can.
+	Backup bool `yaml:"backup"`
+	// MaxConn limits the server's connections; 0 means no limit.
+	MaxConn int `yaml:"maxconn"`
+	// Disabled servers take no traffic (administrative maintenance).
 	Disabled bool `yaml:"disabled"`
 	Pos      Pos  `yaml:"-"`
 }
 
-// Health is a backend's active health check.
+// Health is a backend's active health check. After loading every field
+// holds its effective value (see defaults.go); the HTTP fields are set only
+// for http checks.
 type Health struct {
-	Type         string   `yaml:"type"` // tcp (default) or http
-	Interval     Duration `yaml:"interval"`
+	Type string `yaml:"type"` // tcp (default) or http
+	// Interval is the time between checks of a server that is up.
+	Interval Duration `yaml:"interval"`
+	// FastInterval is used while a server is changing state (it has
+	// failed or passed some checks but not yet fall or rise of them).
 	FastInterval Duration `yaml:"fast_interval"`
+	// DownInterval is used while a server is down.
 	DownInterval Duration `yaml:"down_interval"`
-	Timeout      Duration `yaml:"timeout"`
-	Rise         int      `yaml:"rise"`
-	Fall         int      `yaml:"fall"`
+	// Timeout bounds one check.
+	Timeout Duration `yaml:"timeout"`
+	// Rise consecutive passes bring a server up; Fall consecutive failures
+	// take it down. Both are ≥ 1.
+	Rise int `yaml:"rise"`
+	Fall int `yaml:"fall"`
 	// Initial is the state before the first check: "up" (default) or "down".
 	Initial string `yaml:"initial"`
-	// Port checks another port than the server's.
+	// Port checks another port than the server's (0: the server's).
 	Port int `yaml:"port"`
 	// HTTP checks.
 	Method string `yaml:"method"`
@@ -185,10 +242,13 @@ type StatusRange struct{ Lo, Hi int }
 // Agent is a backend's agent check: each server answers on Port with a weight
 // percentage ("75%"), "drain", "down", "up", "ready" or "maint".
 type Agent struct {
-	Port     int      `yaml:"port"`
+	// Port is required, from 1 to 65535.
+	Port int `yaml:"port"`
+	// Interval defaults to global.health_check, Timeout to 1s.
 	Interval Duration `yaml:"interval"`
 	Timeout  Duration `yaml:"timeout"`
-	Send     string   `yaml:"send"`
+	// Send is written to the agent before reading its answer.
+	Send string `yaml:"send"`
 }
 
 // Passive is passive health checking on live traffic.
@@ -207,5 +267,15 @@ type Duration time.Duration
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Pos is a position in the configuration file.
+// Pos is a position in the configuration file (1-based).
 type Pos struct{ Line, Col int }
+
+// Backend returns the backend called name, or nil.
+func (c *Config) Backend(name string) *Backend {
+	for i := range c.Backends {
+		if c.Backends[i].Name == name {
+			return &c.Backends[i]
+		}
+	}
+	return nil
+}

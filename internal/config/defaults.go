@@ -1,0 +1,219 @@
+package config
+
+import (
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+)
+
+// Fulcrum's built-in defaults: the value a key takes when neither the file
+// nor (for frontends) the defaults section sets it. docs/configuration.md
+// lists them; keep the two in step.
+const (
+	// global
+	DefaultHealthCheck     = Duration(2 * time.Second)
+	DefaultResolveInterval = Duration(30 * time.Second)
+	DefaultTimeoutShutdown = Duration(10 * time.Second)
+
+	// defaults section, and through it every frontend
+	DefaultMode           = ModeTCP
+	DefaultTimeoutConnect = Duration(5 * time.Second)
+	DefaultTimeoutClient  = Duration(30 * time.Second)
+	DefaultTimeoutServer  = Duration(30 * time.Second)
+	// timeout_queue defaults to the effective timeout_connect (HAProxy's rule).
+	DefaultRetries = 2
+
+	// ssl: versions default to TLSv1.2 and TLSv1.3 (see defaultTLSVersions).
+
+	// http_condition
+	DefaultRedirectCode = 302
+	DefaultDenyStatus   = 403
+
+	// backend
+	DefaultAlgorithm = string(balance.RoundRobin)
+	DefaultKey       = KeySource // for the hash and consistent algorithms
+	DefaultWeight    = 1         // servers and weighted use_backend entries
+	MaxWeight        = 256
+
+	// health
+	DefaultHealthType   = HealthTCP
+	DefaultRise         = 2
+	DefaultFall         = 3
+	DefaultInitial      = InitialUp
+	DefaultMethod       = "GET"
+	DefaultPath         = "/"
+	DefaultExpectLo     = 200 // http checks expect 200-399
+	DefaultExpectHi     = 399
+	MaxDefaultTimeout   = Duration(2 * time.Second)        // timeout = min(interval, this)
+	MinFastInterval     = Duration(100 * time.Millisecond) // fast_interval = interval/4, at least this
+	DefaultAgentTimeout = Duration(time.Second)
+
+	// passive
+	DefaultPassiveFall = 3
+	DefaultPassiveHold = Duration(10 * time.Second)
+)
+
+// Values with a meaning of their own.
+const (
+	// ThreadsMax is global.threads' word for "every CPU" (stored as 0).
+	ThreadsMax = "max"
+
+	HealthTCP  = "tcp"  // a check that only connects
+	HealthHTTP = "http" // a check that sends a request and reads the status
+
+	InitialUp   = "up"   // servers start up and must fail checks to go down
+	InitialDown = "down" // servers start down and must pass rise checks
+
+	KeySource = "src" // balance key: the client's address
+	KeyURI    = "uri" // balance key: the request URI (http mode)
+)
+
+// RedirectCodes are the statuses a redirect may use.
+var RedirectCodes = []int{301, 302, 303, 307, 308}
+
+// TLSVersions are the names ssl.versions accepts.
+var TLSVersions = []string{"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+
+func defaultTLSVersions() []string { return []string{"TLSv1.2", "TLSv1.3"} }
+
+// applyDefaults fills every value c left unset. It runs after decoding (it
+// needs d.seen to tell an explicit 0 from an absent key) and before
+// validation, so that validation sees effective values.
+func (d *decoder) applyDefaults(c *Config) {
+	g := &c.Global
+	setDuration(&g.HealthCheck, !d.has("global.health_check"), DefaultHealthCheck)
+	setDuration(&g.ResolveInterval, !d.has("global.resolve_interval"), DefaultResolveInterval)
+	setDuration(&g.TimeoutShutdown, !d.has("global.timeout_shutdown"), DefaultTimeoutShutdown)
+
+	df := &c.Defaults
+	if df.Mode == "" {
+		df.Mode = DefaultMode
+	}
+	setDuration(&df.TimeoutConnect, !d.has("defaults.timeout_connect"), DefaultTimeoutConnect)
+	setDuration(&df.TimeoutClient, !d.has("defaults.timeout_client"), DefaultTimeoutClient)
+	setDuration(&df.TimeoutServer, !d.has("defaults.timeout_server"), DefaultTimeoutServer)
+	setDuration(&df.TimeoutQueue, !d.has("defaults.timeout_queue"), df.TimeoutConnect)
+	if !d.has("defaults.retries") {
+		df.Retries = DefaultRetries
+	}
+
+	for i := range c.Frontends {
+		d.frontendDefaults(&c.Frontends[i], index("frontend", i), df)
+	}
+	for i := range c.Backends {
+		d.backendDefaults(&c.Backends[i], index("backend", i), g)
+	}
+}
+
+// setDuration sets *dst to def when unset is true.
+func setDuration(dst *Duration, unset bool, def Duration) {
+	if unset {
+		*dst = def
+	}
+}
+
+// frontendDefaults fills f's unset values from the defaults section.
+func (d *decoder) frontendDefaults(f *Frontend, p string, df *Defaults) {
+	if f.Mode == "" {
+		f.Mode = df.Mode
+	}
+	if !d.has(p + ".maxconn") {
+		f.MaxConn = df.MaxConn
+	}
+	setDuration(&f.TimeoutConnect, !d.has(p+".timeout_connect"), df.TimeoutConnect)
+	setDuration(&f.TimeoutClient, !d.has(p+".timeout_client"), df.TimeoutClient)
+	setDuration(&f.TimeoutServer, !d.has(p+".timeout_server"), df.TimeoutServer)
+	if !d.has(p + ".timeout_queue") {
+		// An explicit defaults.timeout_queue wins; otherwise the queue
+		// timeout follows this frontend's own connect timeout.
+		f.TimeoutQueue = f.TimeoutConnect
+		if d.has("defaults.timeout_queue") {
+			f.TimeoutQueue = df.TimeoutQueue
+		}
+	}
+	if !d.has(p + ".retries") {
+		f.Retries = df.Retries
+	}
+	if f.SSL != nil && len(f.SSL.Versions) == 0 {
+		f.SSL.Versions = defaultTLSVersions()
+	}
+	for i := range f.HTTPCondition {
+		r := &f.HTTPCondition[i]
+		if r.Redirect != "" && r.Code == 0 {
+			r.Code = DefaultRedirectCode
+		}
+		if r.Deny != nil && r.Deny.Status == 0 {
+			r.Deny.Status = DefaultDenyStatus
+		}
+	}
+}
+
+// backendDefaults fills b's unset values. A backend's timeouts and retries
+// stay zero (nil): they mean "the frontend's".
+func (d *decoder) backendDefaults(b *Backend, p string, g *Global) {
+	if b.Balance.Algorithm == "" {
+		b.Balance.Algorithm = DefaultAlgorithm
+	}
+	if usesKey(b.Balance.Algorithm) && b.Balance.Key == "" {
+		b.Balance.Key = DefaultKey
+	}
+	for i := range b.Servers {
+		if s := &b.Servers[i]; s.Name == "" {
+			s.Name = s.AddrPort
+		}
+	}
+	// Noxy's global.health_check means "check every backend": when it is
+	// set, a backend without a health section gets the default tcp check
+	// (write health: false to opt out).
+	if b.Health == nil && !d.has(p+".health") && d.has("global.health_check") {
+		b.Health = &Health{}
+	}
+	if h := b.Health; h != nil {
+		healthDefaults(h, g)
+	}
+	if a := b.Agent; a != nil {
+		setDuration(&a.Interval, a.Interval == 0, g.HealthCheck)
+		setDuration(&a.Timeout, a.Timeout == 0, DefaultAgentTimeout)
+	}
+	if !d.has(p + ".passive.fall") {
+		b.Passive.Fall = DefaultPassiveFall
+	}
+	setDuration(&b.Passive.Hold, b.Passive.Hold == 0, DefaultPassiveHold)
+}
+
+// healthDefaults fills h's unset values; zero is never valid for any of
+// them, so zero means unset.
+func healthDefaults(h *Health, g *Global) {
+	if h.Type == "" {
+		h.Type = DefaultHealthType
+	}
+	setDuration(&h.Interval, h.Interval == 0, g.HealthCheck)
+	setDuration(&h.FastInterval, h.FastInterval == 0, min(h.Interval, max(h.Interval/4, MinFastInterval)))
+	setDuration(&h.DownInterval, h.DownInterval == 0, h.Interval)
+	setDuration(&h.Timeout, h.Timeout == 0, min(h.Interval, MaxDefaultTimeout))
+	if h.Rise == 0 {
+		h.Rise = DefaultRise
+	}
+	if h.Fall == 0 {
+		h.Fall = DefaultFall
+	}
+	if h.Initial == "" {
+		h.Initial = DefaultInitial
+	}
+	if h.Type == HealthHTTP {
+		if h.Method == "" {
+			h.Method = DefaultMethod
+		}
+		if h.Path == "" {
+			h.Path = DefaultPath
+		}
+		if len(h.Expect) == 0 {
+			h.Expect = []StatusRange{{Lo: DefaultExpectLo, Hi: DefaultExpectHi}}
+		}
+	}
+}
+
+// usesKey reports whether an algorithm hashes balance.key.
+func usesKey(alg string) bool {
+	return alg == string(balance.Hash) || alg == string(balance.Consistent)
+}

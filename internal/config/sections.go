@@ -1,0 +1,447 @@
+package config
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+)
+
+// This file lists, section by section, the keys valid in each mapping and
+// how each value is decoded. It checks types, ranges and enumerations, which
+// need one value only; defaults.go and validate.go do the rest.
+
+func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+// document decodes the top-level mapping into c.
+// Top-level keys starting with "x-" are ignored, as in Compose files: they
+// are a place to define YAML anchors for use further down.
+func (d *decoder) document(root *yaml.Node, c *Config) {
+	d.seen[""] = root
+	fs := fields{
+		"global": func(d *decoder, v *yaml.Node, p string) {
+			d.mapping(v, p, globalFields(&c.Global))
+		},
+		"defaults": func(d *decoder, v *yaml.Node, p string) {
+			d.mapping(v, p, defaultsFields(&c.Defaults))
+		},
+		"frontend": func(d *decoder, v *yaml.Node, p string) {
+			d.list(v, p, "frontends", func(e *yaml.Node, p string) {
+				f := Frontend{Pos: pos(e)}
+				d.mapping(e, p, frontendFields(&f))
+				c.Frontends = append(c.Frontends, f)
+			})
+		},
+		"backend": func(d *decoder, v *yaml.Node, p string) {
+			d.list(v, p, "backends", func(e *yaml.Node, p string) {
+				b := Backend{Pos: pos(e)}
+				d.mapping(e, p, backendFields(&b))
+				c.Backends = append(c.Backends, b)
+			})
+		},
+	}
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i < len(root.Content); i += 2 {
+			if k := root.Content[i]; strings.HasPrefix(k.Value, "x-") {
+				fs[k.Value] = func(*decoder, *yaml.Node, string) {}
+			}
+		}
+	}
+	d.mapping(root, "", fs)
+}
+
+func globalFields(g *Global) fields {
+	return fields{
+		"maxconn":          nonNegative(&g.MaxConn),
+		"threads":          threads(&g.Threads),
+		"health_check":     duration(&g.HealthCheck, true),
+		"resolve_interval": duration(&g.ResolveInterval, true),
+		"timeout_shutdown": duration(&g.TimeoutShutdown, false),
+	}
+}
+
+// threads decodes an integer ≥ 1, or "max" (stored as 0: every CPU).
+func threads(dst *int) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		var n int64
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Value == ThreadsMax:
+			*dst = 0
+		case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" && v.Decode(&n) == nil && n >= 1:
+			*dst = int(n)
+		default:
+			d.expected(v, path, `a positive integer or "max"`)
+		}
+	}
+}
+
+func defaultsFields(df *Defaults) fields {
+	return fields{
+		"mode":            mode(&df.Mode),
+		"maxconn":         nonNegative(&df.MaxConn),
+		"timeout_connect": duration(&df.TimeoutConnect, true),
+		"timeout_client":  duration(&df.TimeoutClient, true),
+		"timeout_server":  duration(&df.TimeoutServer, true),
+		"timeout_queue":   duration(&df.TimeoutQueue, false),
+		"retries":         nonNegative(&df.Retries),
+	}
+}
+
+func mode(dst *Mode) field {
+	return enum("mode", []string{string(ModeTCP), string(ModeHTTP)}, func(s string) { *dst = Mode(s) })
+}
+
+func frontendFields(f *Frontend) fields {
+	return fields{
+		"name": str(&f.Name),
+		"mode": mode(&f.Mode),
+		"bind": func(d *decoder, v *yaml.Node, p string) {
+			f.Bind = []Bind{}
+			d.list(v, p, "binds", func(e *yaml.Node, p string) {
+				b := Bind{Pos: pos(e)}
+				d.mapping(e, p, fields{"addr_port": str(&b.AddrPort)})
+				f.Bind = append(f.Bind, b)
+			})
+		},
+		"ssl": func(d *decoder, v *yaml.Node, p string) {
+			f.SSL = &SSL{}
+			d.mapping(v, p, sslFields(f.SSL))
+		},
+		"use_backend": str(&f.UseBackend),
+		"http_condition": func(d *decoder, v *yaml.Node, p string) {
+			d.list(v, p, "rules", func(e *yaml.Node, p string) {
+				r := HTTPRule{Pos: pos(e)}
+				d.mapping(e, p, ruleFields(&r))
+				f.HTTPCondition = append(f.HTTPCondition, r)
+			})
+		},
+		"maxconn":         nonNegative(&f.MaxConn),
+		"timeout_connect": duration(&f.TimeoutConnect, true),
+		"timeout_client":  duration(&f.TimeoutClient, true),
+		"timeout_server":  duration(&f.TimeoutServer, true),
+		"timeout_queue":   duration(&f.TimeoutQueue, false),
+		"retries":         nonNegative(&f.Retries),
+	}
+}
+
+func sslFields(s *SSL) fields {
+	return fields{
+		"cert":     str(&s.Cert),
+		"key":      str(&s.Key),
+		"ca":       str(&s.CA),
+		"versions": strList(&s.Versions),
+		"alpn":     strList(&s.ALPN),
+	}
+}
+
+func ruleFields(r *HTTPRule) fields {
+	return fields{
+		"when":                str(&r.When),
+		"redirect":            str(&r.Redirect),
+		"code":                redirectCode(&r.Code),
+		"use_backend":         weightedBackends(&r.UseBackend),
+		"set_header":          strMap(&r.SetHeader),
+		"del_header":          strList(&r.DelHeader),
+		"set_response_header": strMap(&r.SetResponseHeader),
+		"del_response_header": strList(&r.DelResponseHeader),
+		"deny":                deny(&r.Deny),
+		"path_prefix":         str(&r.PathPrefix),
+	}
+}
+
+// redirectCode decodes one of RedirectCodes.
+func redirectCode(dst *int) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		var n int
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" && v.Decode(&n) == nil {
+			for _, c := range RedirectCodes {
+				if n == c {
+					*dst = n
+					return
+				}
+			}
+		}
+		d.expected(v, path, "301, 302, 303, 307 or 308")
+	}
+}
+
+// weightedBackends decodes a backend name (weight 1), or a list of
+// {name, weight} where weight defaults to 1.
+func weightedBackends(dst *[]WeightedBackend) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		if v.Kind == yaml.ScalarNode {
+			*dst = []WeightedBackend{{Name: v.Value, Weight: DefaultWeight}}
+			return
+		}
+		if v.Kind != yaml.SequenceNode {
+			d.expected(v, path, "a backend name or a list of {name, weight}")
+			return
+		}
+		*dst = []WeightedBackend{}
+		d.list(v, path, "{name, weight}", func(e *yaml.Node, p string) {
+			w := WeightedBackend{Weight: DefaultWeight}
+			d.mapping(e, p, fields{
+				"name":   str(&w.Name),
+				"weight": nonNegative(&w.Weight),
+			})
+			*dst = append(*dst, w)
+		})
+	}
+}
+
+// deny decodes {status, body}, true (status 403), false (no deny) or a
+// status alone.
+func deny(dst **Deny) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		switch {
+		case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool":
+			var on bool
+			_ = v.Decode(&on)
+			if on {
+				*dst = &Deny{}
+			}
+		case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int":
+			if n, ok := d.integer(v, path, 400, 599); ok {
+				*dst = &Deny{Status: n}
+			}
+		case v.Kind == yaml.MappingNode:
+			dn := &Deny{}
+			d.mapping(v, path, fields{
+				"status": intIn(&dn.Status, 400, 599),
+				"body":   str(&dn.Body),
+			})
+			*dst = dn
+		default:
+			d.expected(v, path, "true, a status or a mapping {status, body}")
+		}
+	}
+}
+
+func backendFields(b *Backend) fields {
+	return fields{
+		"name":    str(&b.Name),
+		"balance": balanceField(&b.Balance),
+		"servers": func(d *decoder, v *yaml.Node, p string) {
+			b.Servers = []Server{}
+			d.list(v, p, "servers", func(e *yaml.Node, p string) {
+				s := Server{Pos: pos(e), Weight: DefaultWeight}
+				d.mapping(e, p, serverFields(&s))
+				b.Servers = append(b.Servers, s)
+			})
+		},
+		"health":          healthField(&b.Health),
+		"agent":           agentField(&b.Agent),
+		"passive":         func(d *decoder, v *yaml.Node, p string) { d.mapping(v, p, passiveFields(&b.Passive)) },
+		"timeout_connect": duration(&b.TimeoutConnect, true),
+		"timeout_server":  duration(&b.TimeoutServer, true),
+		"timeout_queue":   duration(&b.TimeoutQueue, false),
+		"retries": func(d *decoder, v *yaml.Node, p string) {
+			if n, ok := d.integer(v, p, 0, math.MaxInt); ok {
+				b.Retries = &n
+			}
+		},
+	}
+}
+
+// algorithms returns the names of balance.Algorithms.
+func algorithms() []string {
+	names := make([]string, len(balance.Algorithms))
+	for i, a := range balance.Algorithms {
+		names[i] = string(a)
+	}
+	return names
+}
+
+// balanceField decodes an algorithm name or {algorithm, key, ipv4_prefix,
+// ipv6_prefix}.
+func balanceField(dst *Balance) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		alg := enum("algorithm", algorithms(), func(s string) { dst.Algorithm = s })
+		switch v.Kind {
+		case yaml.ScalarNode:
+			alg(d, v, path)
+			return
+		case yaml.SequenceNode:
+			d.expected(v, path, "an algorithm name or a mapping {algorithm, key, ipv4_prefix, ipv6_prefix}")
+			return
+		}
+		d.mapping(v, path, fields{
+			"algorithm":   alg,
+			"key":         balanceKey(&dst.Key),
+			"ipv4_prefix": intIn(&dst.IPv4Prefix, 0, 32),
+			"ipv6_prefix": intIn(&dst.IPv6Prefix, 0, 128),
+		})
+	}
+}
+
+// balanceKey decodes "src", "uri", "header:NAME" or "cookie:NAME".
+func balanceKey(dst *string) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		const what = `"src", "uri", "header:NAME" or "cookie:NAME"`
+		s, ok := d.scalar(v, path, what)
+		if !ok {
+			return
+		}
+		kind, name, named := strings.Cut(s, ":")
+		switch {
+		case !named && (s == KeySource || s == KeyURI):
+		case named && (kind == "header" || kind == "cookie") && token(name):
+		default:
+			d.expected(v, path, what)
+			return
+		}
+		*dst = s
+	}
+}
+
+func serverFields(s *Server) fields {
+	return fields{
+		"name":      str(&s.Name),
+		"addr_port": str(&s.AddrPort),
+		"weight":    intIn(&s.Weight, 0, MaxWeight),
+		"backup":    boolean(&s.Backup),
+		"maxconn":   nonNegative(&s.MaxConn),
+		"disabled":  boolean(&s.Disabled),
+	}
+}
+
+// healthField decodes a health mapping; true asks for the default check
+// and false for none.
+func healthField(dst **Health) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
+			var on bool
+			_ = v.Decode(&on)
+			if on {
+				*dst = &Health{}
+			}
+			return
+		}
+		h := &Health{}
+		d.mapping(v, path, fields{
+			"type":          enum("check type", []string{HealthTCP, HealthHTTP}, func(s string) { h.Type = s }),
+			"interval":      duration(&h.Interval, true),
+			"fast_interval": duration(&h.FastInterval, true),
+			"down_interval": duration(&h.DownInterval, true),
+			"timeout":       duration(&h.Timeout, true),
+			"rise":          positive(&h.Rise),
+			"fall":          positive(&h.Fall),
+			"initial":       enum("initial state", []string{InitialUp, InitialDown}, func(s string) { h.Initial = s }),
+			"port":          intIn(&h.Port, 0, 65535),
+			"method":        method(&h.Method),
+			"path":          str(&h.Path),
+			"host":          str(&h.Host),
+			"expect":        expect(&h.Expect),
+			"expect_body":   str(&h.ExpectBody),
+		})
+		*dst = h
+	}
+}
+
+// method decodes an HTTP method: upper-case letters.
+func method(dst *string) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		s, ok := d.scalar(v, path, "an HTTP method")
+		if !ok {
+			return
+		}
+		if s == "" || strings.TrimFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' }) != "" {
+			d.expected(v, path, "an HTTP method in capitals, such as GET or HEAD")
+			return
+		}
+		*dst = s
+	}
+}
+
+// expect decodes a status, a "lo-hi" range, or a list of them.
+func expect(dst *[]StatusRange) field {
+	one := func(d *decoder, v *yaml.Node, path string) {
+		const what = `a status from 100 to 599 or a range such as "200-399"`
+		s, ok := d.scalar(v, path, what)
+		if !ok {
+			return
+		}
+		lo, hi, isRange := strings.Cut(s, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		h, err2 := strconv.Atoi(strings.TrimSpace(hi))
+		if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
+			d.expected(v, path, what)
+			return
+		}
+		*dst = append(*dst, StatusRange{Lo: l, Hi: h})
+	}
+	return func(d *decoder, v *yaml.Node, path string) {
+		*dst = []StatusRange{}
+		if v.Kind == yaml.SequenceNode {
+			d.list(v, path, "statuses", func(e *yaml.Node, p string) { one(d, e, p) })
+			return
+		}
+		one(d, v, path)
+	}
+}
+
+func agentField(dst **Agent) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		a := &Agent{}
+		d.mapping(v, path, fields{
+			"port":     intIn(&a.Port, 1, 65535),
+			"interval": duration(&a.Interval, true),
+			"timeout":  duration(&a.Timeout, true),
+			"send":     str(&a.Send),
+		})
+		*dst = a
+	}
+}
+
+func passiveFields(p *Passive) fields {
+	return fields{
+		"fall": nonNegative(&p.Fall),
+		"hold": duration(&p.Hold, true),
+	}
+}
+
+// sectionsWithKey names the sections where key is valid, e.g. "backend" or
+// "defaults, frontend", or "" if none.
+func sectionsWithKey(key string) string {
+	sections := []struct {
+		name string
+		keys fields
+	}{
+		{"global", globalFields(new(Global))},
+		{"defaults", defaultsFields(new(Defaults))},
+		{"frontend", frontendFields(new(Frontend))},
+		{"ssl", sslFields(new(SSL))},
+		{"http_condition", ruleFields(new(HTTPRule))},
+		{"backend", backendFields(new(Backend))},
+		{"servers", serverFields(new(Server))},
+		{"passive", passiveFields(new(Passive))},
+	}
+	var in []string
+	for _, s := range sections {
+		if _, ok := s.keys[key]; ok {
+			in = append(in, s.name)
+		}
+	}
+	return strings.Join(in, ", ")
+}
+
+// token reports whether s is a non-empty HTTP token (RFC 9110 5.6.2), as
+// header names and cookie names must be.
+func token(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '!' || c > '~' || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
