@@ -96,7 +96,7 @@ func (d *decoder) validateBinds(f *Frontend, p string, bound map[string]string) 
 			d.errorAt(bp, "%s", msg)
 			continue
 		}
-		if other, dup := bound[norm]; dup {
+		if other, dup := bound[norm]; dup && !strings.HasSuffix(norm, ":0") {
 			d.errorAt(bp, "%q is already bound by frontend %q", b.AddrPort, other)
 			continue
 		}

@@ -74,7 +74,7 @@ func (d *decoder) validateChecks(b *Backend, p string) {
 }
 
 // checkAddr checks a "host:port" address. The port must be a number from 1
-// to 65535; the host may be an IP address or a DNS name (not resolved
+// (0 for a bind, which then gets a free port) to 65535; the host may be an IP address or a DNS name (not resolved
 // here), or empty (all addresses) unless needHost. It returns the address
 // normalised for comparison, or a message saying what is wrong.
 func checkAddr(s string, needHost bool) (norm, msg string) {
@@ -82,9 +82,14 @@ func checkAddr(s string, needHost bool) (norm, msg string) {
 	if err != nil {
 		return "", fmt.Sprintf(`expected "host:port", such as "0.0.0.0:80" or "[::1]:8080", got %q`, s)
 	}
+	// A bind may ask for port 0: any free port, as the kernel chooses.
+	lo := 1
+	if !needHost {
+		lo = 0
+	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
-		return "", fmt.Sprintf("expected a port from 1 to 65535 in %q, got %q", s, port)
+	if err != nil || n < lo || n > 65535 || strings.Trim(port, "0123456789") != "" {
+		return "", fmt.Sprintf("expected a port from %d to 65535 in %q, got %q", lo, s, port)
 	}
 	switch {
 	case host == "" && needHost:

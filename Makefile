@@ -1,0 +1,13 @@
+.PHONY: build test demo bench
+
+build:
+	go build -o fulcrum ./cmd/fulcrum
+
+test:
+	scripts/test.sh
+
+demo:
+	go run ./cmd/fulcrum demo
+
+bench:
+	go test -run x -bench . -benchtime 2s ./internal/daemon/ ./internal/balance/

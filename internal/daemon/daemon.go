@@ -1,0 +1,224 @@
+// Package daemon runs fulcrum: it builds the runtime snapshot from a
+// configuration, binds the frontends' addresses, accepts connections, passes
+// each through the connection gates (global and frontend maxconn) to its
+// mode's handler, and shuts down gracefully. It owns every goroutine it
+// starts.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// Daemon is a running fulcrum.
+type Daemon struct {
+	log    *slog.Logger
+	shared *runtime.Shared
+	store  runtime.Store
+	tcp    *tcp.Proxy
+
+	listeners []*listener
+	conns     tracker
+	loops     sync.WaitGroup // accept loops
+	handlers  sync.WaitGroup // connection handlers
+
+	// ctx ends waits in queues when the grace period is over.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+type listener struct {
+	ln       *net.TCPListener
+	frontend string
+}
+
+// New builds cfg and binds every frontend's addresses. On any error nothing
+// is left bound or running.
+func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
+	for _, f := range cfg.Frontends {
+		if f.Mode != config.ModeTCP {
+			return nil, fmt.Errorf("frontend %s: mode %s is not supported by this version of fulcrum yet; use mode tcp", f.Name, f.Mode)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel}
+	d.conns.m = make(map[net.Conn]struct{})
+	snap, err := runtime.Build(ctx, cfg, sh)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	var lc net.ListenConfig
+	for _, fe := range snap.Frontends {
+		for _, addr := range fe.Binds {
+			ln, err := lc.Listen(ctx, "tcp", addr)
+			if err != nil {
+				for _, l := range d.listeners {
+					l.ln.Close()
+				}
+				snap.Close()
+				cancel()
+				return nil, fmt.Errorf("frontend %s: %w", fe.Name, err)
+			}
+			d.listeners = append(d.listeners, &listener{ln: ln.(*net.TCPListener), frontend: fe.Name})
+		}
+	}
+	snap.Start(sh, cfg.Global.ResolveInterval.D())
+	d.store.Swap(snap)
+	return d, nil
+}
+
+// Addrs returns the bound addresses of frontend name (useful with port 0).
+func (d *Daemon) Addrs(name string) []net.Addr {
+	var out []net.Addr
+	for _, l := range d.listeners {
+		if l.frontend == name {
+			out = append(out, l.ln.Addr())
+		}
+	}
+	return out
+}
+
+// Snapshot returns the current runtime snapshot.
+func (d *Daemon) Snapshot() *runtime.Snapshot { return d.store.Load() }
+
+// Start starts accepting on every listener.
+func (d *Daemon) Start() {
+	for _, l := range d.listeners {
+		d.log.Info("listening", "frontend", l.frontend, "addr", l.ln.Addr().String())
+		d.loops.Add(1)
+		go d.accept(l)
+	}
+}
+
+// accept runs one listener's accept loop until the listener is closed.
+func (d *Daemon) accept(l *listener) {
+	defer d.loops.Done()
+	var backoff time.Duration
+	for {
+		c, err := l.ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors or similar: wait and try again.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			d.log.Error("accept failed", "frontend", l.frontend, "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if !d.conns.add(c) {
+			c.Close() // shutting down
+			continue
+		}
+		d.handlers.Add(1)
+		go d.handle(c, l.frontend)
+	}
+}
+
+// handle passes one connection through the gates to its mode's handler.
+func (d *Daemon) handle(c *net.TCPConn, name string) {
+	defer d.handlers.Done()
+	defer d.conns.remove(c)
+	defer c.Close()
+	snap := d.store.Load()
+	fe := snap.Frontend(name)
+	fe.Counters.Conns.Add(1)
+	fe.Counters.Active.Add(1)
+	defer fe.Counters.Active.Add(-1)
+	if err := snap.Global.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
+		d.limited(fe, c, "global maxconn", err)
+		return
+	}
+	defer snap.Global.Release()
+	if err := fe.Limiter.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
+		d.limited(fe, c, "frontend maxconn", err)
+		return
+	}
+	defer fe.Limiter.Release()
+	d.tcp.Serve(d.ctx, c, fe)
+}
+
+func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err error) {
+	if d.ctx.Err() != nil {
+		return
+	}
+	fe.Counters.LimitTimeout.Add(1)
+	d.log.Warn("connection closed at limit", "frontend", fe.Name, "client", c.RemoteAddr().String(), "limit", which, "reason", err.Error())
+}
+
+// Shutdown stops accepting, lets established connections finish for up to
+// grace, then closes the rest and stops everything. It returns the number of
+// connections it had to close.
+func (d *Daemon) Shutdown(grace time.Duration) int {
+	for _, l := range d.listeners {
+		l.ln.Close()
+	}
+	d.loops.Wait()
+	d.conns.closeNew()
+	done := make(chan struct{})
+	go func() { d.handlers.Wait(); close(done) }()
+	forced := 0
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		d.cancel()
+		forced = d.conns.closeAll()
+		<-done
+	}
+	d.cancel()
+	if snap := d.store.Load(); snap != nil {
+		snap.Close()
+	}
+	return forced
+}
+
+// tracker remembers open client connections so shutdown can close them.
+type tracker struct {
+	mu     sync.Mutex
+	m      map[net.Conn]struct{}
+	closed bool
+}
+
+func (t *tracker) add(c net.Conn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.m[c] = struct{}{}
+	return true
+}
+
+func (t *tracker) remove(c net.Conn) {
+	t.mu.Lock()
+	delete(t.m, c)
+	t.mu.Unlock()
+}
+
+func (t *tracker) closeNew() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+}
+
+func (t *tracker) closeAll() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.m {
+		c.Close()
+	}
+	return len(t.m)
+}

@@ -1,0 +1,98 @@
+package tcp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+)
+
+// Chunk sizes for copies with an inactivity timeout. Each chunk re-arms the
+// deadlines, so a chunk must finish well within the timeout even for a slow
+// peer; the size adapts to the observed rate between these bounds.
+const (
+	minChunk = 16 << 10
+	maxChunk = 4 << 20
+)
+
+// errIdle is returned when a side stayed silent for its whole timeout.
+var errIdle = errors.New("inactivity timeout")
+
+// copyIdle copies src to dst until EOF or an error, as io.Copy does (so
+// splice(2) is used between TCP connections on Linux), but gives up when src
+// sends nothing for readIdle or dst accepts nothing for writeIdle (0: no
+// limit). count is called with the bytes moved after each chunk.
+//
+// Reads wait in slices of readIdle/4 so that inactivity is detected within a
+// quarter of the timeout. A read deadline only ever fires while splice's
+// pipe is empty, so the copy can go on after it; a write deadline can fire
+// with data in the pipe, so it ends the copy.
+func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
+	if readIdle <= 0 && writeIdle <= 0 {
+		n, err := io.Copy(dst, src)
+		count(n)
+		return n, err
+	}
+	slice := readIdle / 4
+	if readIdle <= 0 || (writeIdle > 0 && writeIdle < slice) {
+		slice = writeIdle / 4
+	}
+	if slice < time.Millisecond {
+		slice = time.Millisecond
+	}
+	var (
+		total   int64
+		chunk   int64 = 1 << 20
+		lr            = io.LimitedReader{R: src}
+		last          = time.Now()
+		noWrite time.Time
+		zero    time.Time
+	)
+	for {
+		start := time.Now()
+		if err := src.SetReadDeadline(start.Add(slice)); err != nil {
+			return total, err
+		}
+		if writeIdle > 0 {
+			noWrite = start.Add(writeIdle)
+			if err := dst.SetWriteDeadline(noWrite); err != nil {
+				return total, err
+			}
+		}
+		lr.N = chunk
+		n, err := dst.ReadFrom(&lr)
+		total += n
+		if n > 0 {
+			count(n)
+		}
+		now := time.Now()
+		if n > 0 {
+			last = now
+		}
+		switch {
+		case err == nil && lr.N > 0:
+			src.SetReadDeadline(zero)
+			return total, nil // EOF
+		case err == nil:
+			// A full chunk: grow it if it went fast.
+			if now.Sub(start) < slice/4 && chunk < maxChunk {
+				chunk *= 2
+			}
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if writeIdle > 0 && !now.Before(noWrite) {
+				return total, errIdle // maybe a write timeout: data may be lost, stop
+			}
+			if readIdle > 0 && now.Sub(last) >= readIdle {
+				return total, errIdle
+			}
+			// A slow chunk: shrink it so deadlines are re-armed in time.
+			if now.Sub(start) > slice && chunk > minChunk {
+				chunk /= 2
+			}
+		default:
+			return total, err
+		}
+	}
+}

@@ -1,0 +1,156 @@
+// Package tcp is the layer 4 proxy of the data plane: for each client
+// connection it picks a server, dials it (retrying other servers on connect
+// failure), then copies bytes both ways with splice(2), propagating
+// half-close and enforcing inactivity timeouts.
+package tcp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// Proxy serves tcp-mode connections. The zero value is not usable: set Log.
+type Proxy struct {
+	// Log receives one line per connection that could not be served.
+	Log *slog.Logger
+	// Dial dials a server; nil means a net.Dialer with the connect timeout.
+	Dial func(ctx context.Context, addr string, timeout time.Duration) (*net.TCPConn, error)
+}
+
+func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// Serve proxies client to a server of fe's backend and closes client when
+// done. ctx ends the wait for a server (shutdown), not an established copy.
+func (p *Proxy) Serve(ctx context.Context, client *net.TCPConn, fe *runtime.Frontend) {
+	defer client.Close()
+	be := fe.Backend
+	to := runtime.Effective(fe, be)
+	src := clientAddr(client)
+	req := balance.Request{Client: src, Hash: balance.HashAddr(src)}
+
+	srv, conn, err := p.connect(ctx, be, &req, to)
+	if err != nil {
+		p.refuse(fe, be, src, err)
+		return
+	}
+	defer srv.Release()
+	defer conn.Close()
+	pipe(client, conn, to, fe.Counters, &srv.State.Counters)
+}
+
+// connect acquires a server and dials it, trying another server (or, with
+// one server, the same again) up to to.Retries times after a failed connect.
+func (p *Proxy) connect(ctx context.Context, be *runtime.Backend, req *balance.Request, to runtime.Timeouts) (*backend.Server, *net.TCPConn, error) {
+	dial := p.Dial
+	if dial == nil {
+		dial = dialTCP
+	}
+	var (
+		a       backend.Attempt
+		lastErr error
+	)
+	for try := 0; try <= to.Retries; try++ {
+		srv, err := be.Pool.Acquire(ctx, req, &a, to.Queue)
+		if errors.Is(err, backend.ErrNoServer) && lastErr != nil {
+			a = backend.Attempt{} // every server tried: start the round again
+			srv, err = be.Pool.Acquire(ctx, req, &a, to.Queue)
+		}
+		if err != nil {
+			if lastErr != nil && errors.Is(err, backend.ErrNoServer) {
+				return nil, nil, &connectError{lastErr}
+			}
+			return nil, nil, err
+		}
+		conn, err := dial(ctx, srv.State.Addr(), to.Connect)
+		be.Pool.ReportConnect(srv, err)
+		if err == nil {
+			return srv, conn, nil
+		}
+		srv.Release()
+		p.Log.Debug("connect failed", "backend", be.Name, "server", srv.Name(), "addr", srv.State.Addr(), "err", err, "try", try+1)
+		lastErr = err
+	}
+	return nil, nil, &connectError{lastErr}
+}
+
+// connectError means every connect attempt failed.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return "connect failed: " + e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// refuse counts and logs a client closed without a server.
+func (p *Proxy) refuse(fe *runtime.Frontend, be *runtime.Backend, src netip.Addr, err error) {
+	var ce *connectError
+	switch {
+	case errors.Is(err, backend.ErrNoServer):
+		fe.Counters.NoServer.Add(1)
+	case errors.Is(err, backend.ErrQueueTimeout):
+		fe.Counters.QueueTimeout.Add(1)
+	case errors.As(err, &ce):
+		fe.Counters.ConnectFail.Add(1)
+	default: // shutting down
+		return
+	}
+	p.Log.Warn("connection closed without a server", "frontend", fe.Name, "backend", be.Name, "client", src.String(), "reason", err.Error())
+}
+
+func clientAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// pipe copies both ways until both directions are done. A direction that
+// ends cleanly half-closes the other side; one that fails closes both, which
+// ends the other direction too.
+func pipe(client, server *net.TCPConn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
+	var once sync.Once
+	abort := func() {
+		once.Do(func() {
+			client.Close()
+			server.Close()
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := copyIdle(server, client, to.Client, to.Server, func(n int64) {
+			fc.BytesIn.Add(uint64(n))
+			sc.BytesIn.Add(uint64(n))
+		})
+		if err != nil {
+			abort()
+			return
+		}
+		server.CloseWrite()
+	}()
+	_, err := copyIdle(client, server, to.Server, to.Client, func(n int64) {
+		fc.BytesOut.Add(uint64(n))
+		sc.BytesOut.Add(uint64(n))
+	})
+	if err != nil {
+		abort()
+	} else {
+		client.CloseWrite()
+	}
+	<-done
+}

@@ -1,0 +1,167 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/health"
+	"github.com/fulcrum-lb/fulcrum/internal/limit"
+	"github.com/fulcrum-lb/fulcrum/internal/resolve"
+)
+
+// Shared is the state that outlives snapshots: server state by ID and
+// frontend counters by name. Owned by whoever builds snapshots; safe for
+// concurrent use.
+type Shared struct {
+	Servers *backend.Registry
+	Logger  *slog.Logger
+	// Lookup resolves server host names; nil means resolve.System.
+	Lookup resolve.Func
+
+	mu        sync.Mutex
+	frontends map[string]*FrontendCounters
+}
+
+// NewShared returns empty shared state logging to logger.
+func NewShared(logger *slog.Logger) *Shared {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Shared{Servers: backend.NewRegistry(), Logger: logger, Lookup: resolve.System, frontends: make(map[string]*FrontendCounters)}
+}
+
+func (sh *Shared) frontendCounters(name string) *FrontendCounters {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c := sh.frontends[name]
+	if c == nil {
+		c = new(FrontendCounters)
+		sh.frontends[name] = c
+	}
+	return c
+}
+
+// resolveTarget is a server given by host name.
+type resolveTarget struct {
+	pool   *backend.Pool
+	server *backend.Server
+}
+
+// Build builds a snapshot of cfg, taking server state from sh. It resolves
+// server names once (a name that does not resolve leaves its server out of
+// the eligible set, logged, until a later resolution succeeds). Nothing runs
+// until Start.
+func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, error) {
+	snap := &Snapshot{
+		Config:    cfg,
+		Global:    limit.New(cfg.Global.MaxConn),
+		Backends:  make(map[string]*Backend, len(cfg.Backends)),
+		frontends: make(map[string]*Frontend, len(cfg.Frontends)),
+		health:    health.NewGroup(sh.Logger),
+	}
+	for i := range cfg.Backends {
+		be, err := buildBackend(ctx, cfg, &cfg.Backends[i], sh, snap)
+		if err != nil {
+			return nil, err
+		}
+		snap.Backends[be.Name] = be
+	}
+	for i := range cfg.Frontends {
+		fc := &cfg.Frontends[i]
+		fe := &Frontend{
+			Name: fc.Name, Mode: fc.Mode, Limiter: limit.New(fc.MaxConn),
+			Backend:        snap.Backends[fc.UseBackend],
+			TimeoutConnect: fc.TimeoutConnect.D(), TimeoutClient: fc.TimeoutClient.D(),
+			TimeoutServer: fc.TimeoutServer.D(), TimeoutQueue: fc.TimeoutQueue.D(),
+			Retries: fc.Retries, Counters: sh.frontendCounters(fc.Name),
+		}
+		for _, b := range fc.Bind {
+			fe.Binds = append(fe.Binds, b.AddrPort)
+		}
+		snap.Frontends = append(snap.Frontends, fe)
+		snap.frontends[fe.Name] = fe
+	}
+	return snap, nil
+}
+
+func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, sh *Shared, snap *Snapshot) (*Backend, error) {
+	builder, err := balance.New(balance.Algorithm(bc.Balance.Algorithm), balance.Options{
+		SourcePrefix4: bc.Balance.IPv4Prefix, SourcePrefix6: bc.Balance.IPv6Prefix,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", bc.Name, err)
+	}
+	var names []int
+	specs := make([]backend.ServerSpec, len(bc.Servers))
+	for i, sc := range bc.Servers {
+		specs[i] = backend.ServerSpec{Name: sc.Name, Addr: sc.AddrPort, Weight: sc.Weight, MaxConn: sc.MaxConn, Backup: sc.Backup, Disabled: sc.Disabled}
+		if lit, ok := resolve.Literal(sc.AddrPort); ok {
+			specs[i].Resolved = lit
+		} else {
+			names = append(names, i)
+		}
+	}
+	lookup := sh.Lookup
+	if lookup == nil {
+		lookup = resolve.System
+	}
+	for _, i := range names {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		addr, err := resolve.HostPort(rctx, lookup, specs[i].Addr)
+		cancel()
+		if err != nil {
+			sh.Logger.Warn("cannot resolve server address", "backend", bc.Name, "server", specs[i].Name, "addr", specs[i].Addr, "err", err)
+			continue
+		}
+		specs[i].Resolved = addr
+	}
+	pool := backend.NewPool(backend.Options{
+		Name: bc.Name, Builder: builder,
+		InitialUp:   bc.Health == nil || bc.Health.Initial != "down",
+		PassiveFall: bc.Passive.Fall, PassiveHold: bc.Passive.Hold.D(),
+		Checked: bc.Health != nil, Logger: sh.Logger,
+	}, specs, sh.Servers)
+	for _, i := range names {
+		snap.resolve = append(snap.resolve, resolveTarget{pool: pool, server: pool.Servers()[i]})
+	}
+	if h := bc.Health; h != nil {
+		spec, err := healthSpec(h)
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: health: %w", bc.Name, err)
+		}
+		snap.health.Add(pool, spec)
+	}
+	if a := bc.Agent; a != nil {
+		snap.health.AddAgent(pool, health.AgentSpec{Port: a.Port, Interval: a.Interval.D(), Timeout: a.Timeout.D(), Send: a.Send})
+	}
+	return &Backend{
+		Name: bc.Name, Pool: pool,
+		TimeoutConnect: bc.TimeoutConnect.D(), TimeoutServer: bc.TimeoutServer.D(),
+		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries,
+	}, nil
+}
+
+func healthSpec(h *config.Health) (health.Spec, error) {
+	var checker health.Checker = health.TCP{}
+	if h.Type == "http" {
+		o := health.HTTPOptions{Method: h.Method, Path: h.Path, Host: h.Host, Body: h.ExpectBody}
+		for _, r := range h.Expect {
+			o.Expect = append(o.Expect, health.StatusRange{Lo: r.Lo, Hi: r.Hi})
+		}
+		hc, err := health.NewHTTP(o)
+		if err != nil {
+			return health.Spec{}, err
+		}
+		checker = hc
+	}
+	return health.Spec{
+		Checker: checker, Interval: h.Interval.D(), FastInterval: h.FastInterval.D(),
+		DownInterval: h.DownInterval.D(), Timeout: h.Timeout.D(), Rise: h.Rise, Fall: h.Fall, Port: h.Port,
+	}, nil
+}

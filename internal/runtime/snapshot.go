@@ -1,0 +1,104 @@
+package runtime
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/health"
+	"github.com/fulcrum-lb/fulcrum/internal/limit"
+)
+
+// Snapshot is one immutable runtime view of a configuration.
+type Snapshot struct {
+	Config    *config.Config
+	Global    *limit.Limiter
+	Frontends []*Frontend
+	Backends  map[string]*Backend
+
+	frontends map[string]*Frontend
+	health    *health.Group
+	resolve   []resolveTarget
+	life      *lifecycle
+}
+
+// Frontend returns the frontend called name, or nil.
+func (s *Snapshot) Frontend(name string) *Frontend { return s.frontends[name] }
+
+// Frontend is one frontend of a snapshot.
+type Frontend struct {
+	Name    string
+	Mode    config.Mode
+	Binds   []string
+	Limiter *limit.Limiter
+	Backend *Backend
+
+	TimeoutConnect time.Duration
+	TimeoutClient  time.Duration
+	TimeoutServer  time.Duration
+	TimeoutQueue   time.Duration
+	Retries        int
+
+	// Counters are shared with the frontend of the same name in every
+	// snapshot.
+	Counters *FrontendCounters
+}
+
+// FrontendCounters are a frontend's cumulative counts.
+type FrontendCounters struct {
+	Conns        atomic.Uint64 // accepted connections
+	Active       atomic.Int64  // connections open now
+	LimitTimeout atomic.Uint64 // closed after waiting timeout_queue for maxconn
+	NoServer     atomic.Uint64 // closed because no server was available
+	QueueTimeout atomic.Uint64 // closed after waiting timeout_queue for a server slot
+	ConnectFail  atomic.Uint64 // closed after every connect attempt failed
+	BytesIn      atomic.Uint64 // client to server
+	BytesOut     atomic.Uint64 // server to client
+}
+
+// Backend is one backend of a snapshot.
+type Backend struct {
+	Name string
+	Pool *backend.Pool
+
+	// Overrides of the frontend's values; zero means "the frontend's".
+	TimeoutConnect time.Duration
+	TimeoutServer  time.Duration
+	TimeoutQueue   time.Duration
+	Retries        *int
+}
+
+// Timeouts are the effective values for one frontend–backend pair.
+type Timeouts struct {
+	Connect, Client, Server, Queue time.Duration
+	Retries                        int
+}
+
+// Effective returns the values that apply to a connection of fe sent to be:
+// the backend's own, else the frontend's.
+func Effective(fe *Frontend, be *Backend) Timeouts {
+	t := Timeouts{Connect: fe.TimeoutConnect, Client: fe.TimeoutClient, Server: fe.TimeoutServer, Queue: fe.TimeoutQueue, Retries: fe.Retries}
+	if be.TimeoutConnect > 0 {
+		t.Connect = be.TimeoutConnect
+	}
+	if be.TimeoutServer > 0 {
+		t.Server = be.TimeoutServer
+	}
+	if be.TimeoutQueue > 0 {
+		t.Queue = be.TimeoutQueue
+	}
+	if be.Retries != nil {
+		t.Retries = *be.Retries
+	}
+	return t
+}
+
+// Store holds the current Snapshot. The zero value holds none.
+type Store struct{ p atomic.Pointer[Snapshot] }
+
+// Load returns the current snapshot.
+func (s *Store) Load() *Snapshot { return s.p.Load() }
+
+// Swap publishes next and returns the previous snapshot.
+func (s *Store) Swap(next *Snapshot) *Snapshot { return s.p.Swap(next) }
