@@ -179,3 +179,26 @@ func TestBackupOnlyWhenNoPrimaryUp(t *testing.T) {
 		t.Errorf("got %s after the primary came back", got)
 	}
 }
+
+// TestLeastTimeLearnsConnectTimes checks the proxy feeds each server's
+// response-time average, which leasttime balances on, and that every server
+// gets traffic.
+func TestLeastTimeLearnsConnectTimes(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	d, _ := start(t, backendYAML("leasttime", "",
+		"{name: a, addr_port: "+a.addr()+"}", "{name: b, addr_port: "+b.addr()+"}"))
+	addr := frontAddr(t, d, "front")
+	seen := map[string]int{}
+	for range 20 {
+		seen[who(t, addr)]++
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("leasttime starved a server: %v", seen)
+	}
+	now := time.Now().UnixNano()
+	for _, s := range d.Snapshot().Backends["pool"].Pool.Servers() {
+		if l := s.State.Load.Latency(now); l <= 0 {
+			t.Errorf("%s: no response time learnt (%d)", s.Name(), l)
+		}
+	}
+}

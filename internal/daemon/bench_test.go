@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"io"
+
+	"github.com/fulcrum-lb/fulcrum/internal/config"
 	"net"
 	"testing"
 )
@@ -52,6 +54,17 @@ func BenchmarkTCPThroughput(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { run(b, target) })
 	b.Run("proxy", func(b *testing.B) {
 		d, _ := start(b, backendYAML("roundrobin", "", "{name: s, addr_port: "+target+"}"))
+		run(b, d.Addrs("front")[0].String())
+	})
+	// Without inactivity timeouts the copy is a plain io.Copy: the
+	// difference to "proxy" is what the timeouts cost.
+	b.Run("proxy-no-timeouts", func(b *testing.B) {
+		cfg, err := config.Parse("bench.yaml", []byte(backendYAML("roundrobin", "", "{name: s, addr_port: "+target+"}")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Frontends[0].TimeoutClient, cfg.Frontends[0].TimeoutServer = 0, 0
+		d, _ := startConfig(b, cfg, nil)
 		run(b, d.Addrs("front")[0].String())
 	})
 }

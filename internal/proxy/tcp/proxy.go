@@ -77,9 +77,14 @@ func (p *Proxy) connect(ctx context.Context, be *runtime.Backend, req *balance.R
 			}
 			return nil, nil, err
 		}
+		began := time.Now()
 		conn, err := dial(ctx, srv.State.Addr(), to.Connect)
 		be.Pool.ReportConnect(srv, err)
 		if err == nil {
+			// In tcp mode the connect time is the response time that
+			// leasttime balances on.
+			now := time.Now()
+			srv.State.Load.Observe(int64(now.Sub(began)), now.UnixNano())
 			return srv, conn, nil
 		}
 		srv.Release()

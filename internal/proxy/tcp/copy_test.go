@@ -1,0 +1,124 @@
+package tcp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-ch
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a.(*net.TCPConn), b.(*net.TCPConn)
+}
+
+// pipeline sets up writer → (src … copyIdle … dst) → reader.
+func pipeline(t *testing.T) (writer, src, dst, reader *net.TCPConn) {
+	writer, src = tcpPair(t)
+	dst, reader = tcpPair(t)
+	return
+}
+
+func TestCopyIdleEOF(t *testing.T) {
+	w, src, dst, r := pipeline(t)
+	data := bytes.Repeat([]byte("fulcrum "), 100000)
+	go func() { w.Write(data); w.CloseWrite() }()
+	var counted atomic.Int64
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	n, err := copyIdle(dst, src, time.Second, time.Second, func(n int64) { counted.Add(n) })
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("copyIdle = %d, %v; want %d, nil", n, err, len(data))
+	}
+	dst.CloseWrite()
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
+	}
+	if counted.Load() != n {
+		t.Errorf("counted %d, copied %d", counted.Load(), n)
+	}
+}
+
+func TestCopyIdleReadTimeout(t *testing.T) {
+	_, src, dst, _ := pipeline(t)
+	start := time.Now()
+	_, err := copyIdle(dst, src, 80*time.Millisecond, time.Second, func(int64) {})
+	took := time.Since(start)
+	if !errors.Is(err, errIdle) {
+		t.Fatalf("err = %v, want errIdle", err)
+	}
+	// Checked every quarter of the timeout: between 1 and 1.25 timeouts
+	// (plus scheduling).
+	if took < 80*time.Millisecond || took > 500*time.Millisecond {
+		t.Errorf("gave up after %v, timeout 80ms", took)
+	}
+}
+
+// TestCopyIdleSlowTrickle: a sender that is slow but never silent for the
+// whole timeout keeps the copy alive well past the timeout.
+func TestCopyIdleSlowTrickle(t *testing.T) {
+	w, src, dst, r := pipeline(t)
+	go io.Copy(io.Discard, r)
+	go func() {
+		for range 12 {
+			w.Write([]byte("x"))
+			time.Sleep(25 * time.Millisecond)
+		}
+		w.CloseWrite()
+	}()
+	n, err := copyIdle(dst, src, 80*time.Millisecond, 80*time.Millisecond, func(int64) {})
+	if err != nil || n != 12 {
+		t.Errorf("copyIdle = %d, %v; want 12 bytes and EOF", n, err)
+	}
+}
+
+// TestCopyIdleWriteStall: a receiver that stops reading ends the copy after
+// the write timeout, even though the sender keeps sending.
+func TestCopyIdleWriteStall(t *testing.T) {
+	w, src, dst, _ := pipeline(t) // nobody reads from the far end of dst
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			w.Write(buf)
+		}
+	}()
+	start := time.Now()
+	_, err := copyIdle(dst, src, time.Minute, 100*time.Millisecond, func(int64) {})
+	if !errors.Is(err, errIdle) && !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("err = %v, want errIdle", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stalled writer detected after %v; write timeout 100ms", took)
+	}
+}
