@@ -51,6 +51,13 @@ const (
 	// passive
 	DefaultPassiveFall = 3
 	DefaultPassiveHold = Duration(10 * time.Second)
+
+	// http mode
+	DefaultAccessLogTarget = "stdout"
+	DefaultAccessLogFormat = "text"
+	DefaultRequestID       = "X-Request-ID"
+	DefaultPoolMaxIdle     = 64
+	DefaultPoolIdleTimeout = Duration(60 * time.Second)
 )
 
 // Values with a meaning of their own.
@@ -84,6 +91,12 @@ func (d *decoder) applyDefaults(c *Config) {
 	setDuration(&g.HealthCheck, !d.has("global.health_check"), DefaultHealthCheck)
 	setDuration(&g.ResolveInterval, !d.has("global.resolve_interval"), DefaultResolveInterval)
 	setDuration(&g.TimeoutShutdown, !d.has("global.timeout_shutdown"), DefaultTimeoutShutdown)
+	if g.AccessLog.Target == "" {
+		g.AccessLog.Target = DefaultAccessLogTarget
+	}
+	if g.AccessLog.Format == "" {
+		g.AccessLog.Format = DefaultAccessLogFormat
+	}
 
 	df := &c.Defaults
 	if df.Mode == "" {
@@ -134,6 +147,9 @@ func (d *decoder) frontendDefaults(f *Frontend, p string, df *Defaults) {
 	if !d.has(p + ".retries") {
 		f.Retries = df.Retries
 	}
+	if !d.has(p + ".request_id") {
+		f.RequestID = DefaultRequestID
+	}
 	if f.SSL != nil && len(f.SSL.Versions) == 0 {
 		f.SSL.Versions = defaultTLSVersions()
 	}
@@ -154,6 +170,10 @@ func (d *decoder) backendDefaults(b *Backend, p string, g *Global) {
 	if b.Balance.Algorithm == "" {
 		b.Balance.Algorithm = DefaultAlgorithm
 	}
+	if !d.has(p + ".pool.max_idle") {
+		b.Pool.MaxIdle = DefaultPoolMaxIdle
+	}
+	setDuration(&b.Pool.IdleTimeout, !d.has(p+".pool.idle_timeout"), DefaultPoolIdleTimeout)
 	if usesKey(b.Balance.Algorithm) && b.Balance.Key == "" {
 		b.Balance.Key = DefaultKey
 	}

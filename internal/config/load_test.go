@@ -89,7 +89,7 @@ func TestBuiltInDefaults(t *testing.T) {
 	t.Parallel()
 	c := mustParse(t, strings.Replace(base, "    mode: http\n", "", 1))
 	check(t, "global", c.Global, Global{HealthCheck: DefaultHealthCheck, ResolveInterval: DefaultResolveInterval,
-		TimeoutShutdown: DefaultTimeoutShutdown})
+		TimeoutShutdown: DefaultTimeoutShutdown, AccessLog: AccessLog{Target: DefaultAccessLogTarget, Format: DefaultAccessLogFormat}})
 	check(t, "defaults", c.Defaults, Defaults{Mode: ModeTCP, TimeoutConnect: DefaultTimeoutConnect,
 		TimeoutClient: DefaultTimeoutClient, TimeoutServer: DefaultTimeoutServer,
 		TimeoutQueue: DefaultTimeoutConnect, Retries: DefaultRetries})
@@ -397,4 +397,41 @@ func TestAliasBomb(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "too large once its aliases are expanded") {
 		t.Errorf("Parse(alias bomb) error = %v", err)
 	}
+}
+
+func TestHTTPSettings(t *testing.T) {
+	t.Parallel()
+	c := mustParse(t, `
+global:
+  access_log: {target: /var/log/fulcrum.log, format: json}
+frontend:
+  - name: a
+    mode: http
+    bind: [{addr_port: ":80"}]
+    use_backend: b
+    request_id: X-Trace
+    forwarded: true
+    server_header: hide
+  - name: plain
+    mode: http
+    bind: [{addr_port: ":81"}]
+    use_backend: b
+    request_id: false
+backend:
+  - name: b
+    pool: {max_idle: 8, idle_timeout: 5s}
+    servers: [{addr_port: "127.0.0.1:8000"}]
+  - name: c
+    servers: [{addr_port: "127.0.0.1:8001"}]
+`)
+	check(t, "access_log", c.Global.AccessLog, AccessLog{Target: "/var/log/fulcrum.log", Format: "json"})
+	check(t, "request_id", c.Frontends[0].RequestID, "X-Trace")
+	check(t, "request_id off", c.Frontends[1].RequestID, "")
+	check(t, "forwarded", c.Frontends[0].Forwarded, true)
+	check(t, "server_header", c.Frontends[0].ServerHeader, "hide")
+	check(t, "pool", c.Backends[0].Pool, Pool{MaxIdle: 8, IdleTimeout: Duration(5 * time.Second)})
+	check(t, "default pool", c.Backends[1].Pool, Pool{MaxIdle: DefaultPoolMaxIdle, IdleTimeout: DefaultPoolIdleTimeout})
+	c = mustParse(t, "global: {access_log: off}\nfrontend: [{name: f, bind: [{addr_port: ':1'}], use_backend: b}]\nbackend: [{name: b, servers: [{addr_port: 'h:1'}]}]\n")
+	check(t, "access_log scalar", c.Global.AccessLog, AccessLog{Target: "off", Format: "text"})
+	check(t, "default request_id", c.Frontends[0].RequestID, DefaultRequestID)
 }

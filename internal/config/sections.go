@@ -60,6 +60,18 @@ func globalFields(g *Global) fields {
 		"health_check":     duration(&g.HealthCheck, true),
 		"resolve_interval": duration(&g.ResolveInterval, true),
 		"timeout_shutdown": duration(&g.TimeoutShutdown, false),
+		"access_log": func(d *decoder, v *yaml.Node, p string) {
+			if v.Kind == yaml.ScalarNode { // a target alone
+				if t, ok := d.scalar(v, p, `"stdout", "stderr", "off" or a file path`); ok {
+					g.AccessLog.Target = t
+				}
+				return
+			}
+			d.mapping(v, p, fields{
+				"target": str(&g.AccessLog.Target),
+				"format": enum("format", []string{"text", "json"}, func(s string) { g.AccessLog.Format = s }),
+			})
+		},
 	}
 }
 
@@ -124,6 +136,21 @@ func frontendFields(f *Frontend) fields {
 		"timeout_server":  duration(&f.TimeoutServer, true),
 		"timeout_queue":   duration(&f.TimeoutQueue, false),
 		"retries":         nonNegative(&f.Retries),
+		"request_id": func(d *decoder, v *yaml.Node, p string) {
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" && v.Value == "false" {
+				f.RequestID = ""
+				return
+			}
+			if s, ok := d.scalar(v, p, "a header name, or false"); ok {
+				if !token(s) {
+					d.expected(v, p, "a header name, or false")
+					return
+				}
+				f.RequestID = s
+			}
+		},
+		"forwarded":     boolean(&f.Forwarded),
+		"server_header": str(&f.ServerHeader),
 	}
 }
 
@@ -242,6 +269,12 @@ func backendFields(b *Backend) fields {
 			if n, ok := d.integer(v, p, 0, math.MaxInt); ok {
 				b.Retries = &n
 			}
+		},
+		"pool": func(d *decoder, v *yaml.Node, p string) {
+			d.mapping(v, p, fields{
+				"max_idle":     nonNegative(&b.Pool.MaxIdle),
+				"idle_timeout": duration(&b.Pool.IdleTimeout, true),
+			})
 		},
 	}
 }

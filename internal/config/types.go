@@ -32,6 +32,17 @@ type Global struct {
 	// TimeoutShutdown is how long established connections may go on after
 	// SIGTERM/SIGINT before they are closed.
 	TimeoutShutdown Duration `yaml:"timeout_shutdown"`
+	// AccessLog is where http-mode frontends log one line per request.
+	AccessLog AccessLog `yaml:"access_log"`
+}
+
+// AccessLog configures the access log of http-mode requests.
+type AccessLog struct {
+	// Target is "stdout" (default), "stderr", "off", or a file path
+	// (appended to).
+	Target string `yaml:"target"`
+	// Format is "text" (key=value, default) or "json".
+	Format string `yaml:"format"`
 }
 
 // Defaults is the defaults section: values every frontend (and its backend)
@@ -89,6 +100,15 @@ type Frontend struct {
 	// Retries is how many times a failed connection attempt to a server is
 	// retried.
 	Retries int `yaml:"retries"`
+	// RequestID is the name of the request ID header (http mode): taken
+	// from the request when present, generated otherwise, forwarded and
+	// logged. "" turns request IDs off.
+	RequestID string `yaml:"request_id"`
+	// Forwarded adds an RFC 7239 Forwarded header to requests (http mode).
+	Forwarded bool `yaml:"forwarded"`
+	// ServerHeader replaces the servers' Server header in responses;
+	// "hide" removes it; "" leaves it alone (http mode).
+	ServerHeader string `yaml:"server_header"`
 	// Pos is where the frontend starts in the file, for messages.
 	Pos Pos `yaml:"-"`
 }
@@ -171,7 +191,18 @@ type Backend struct {
 	TimeoutQueue   Duration `yaml:"timeout_queue"`
 	// Retries overrides the frontend's retries when not nil.
 	Retries *int `yaml:"retries"`
-	Pos     Pos  `yaml:"-"`
+	// Pool tunes the idle connections kept to each server (http mode).
+	Pool Pool `yaml:"pool"`
+	Pos  Pos  `yaml:"-"`
+}
+
+// Pool tunes the keep-alive connections kept open to each server of a
+// backend in http mode.
+type Pool struct {
+	// MaxIdle is the most idle connections kept per server (0: none).
+	MaxIdle int `yaml:"max_idle"`
+	// IdleTimeout closes connections idle for longer.
+	IdleTimeout Duration `yaml:"idle_timeout"`
 }
 
 // Balance is a backend's algorithm and its options.
