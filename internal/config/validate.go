@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fulcrum-lb/fulcrum/internal/rules"
 )
 
 // validate checks what decoding could not check one value at a time: names,
@@ -156,11 +158,14 @@ var ruleModifiers = []string{"set_header", "del_header", "set_response_header", 
 
 // validateRule checks one http_condition entry. Every rule needs a when
 // expression: rules are conditional, as HAProxy's are, and a rule meant to
-// apply always says so with when: "true". Expressions are compiled later,
-// by the rules package; here they only have to be non-empty.
+// apply always says so with when: "true". The rules package checks the
+// when and redirect expressions (it compiles them again when the runtime
+// snapshot is built).
 func (d *decoder) validateRule(r *HTTPRule, p string, backends []string) {
 	if strings.TrimSpace(r.When) == "" {
 		d.missing(p+".when", `every http_condition needs a when expression (use "true" for always)`)
+	} else if err := rules.CheckWhen(r.When); err != nil {
+		d.errorAt(p+".when", "%v", err)
 	}
 	var final []string // redirect, use_backend, deny: they end the request's rules
 	for _, k := range []string{"redirect", "use_backend", "deny"} {
@@ -190,6 +195,10 @@ func (d *decoder) validateRule(r *HTTPRule, p string, backends []string) {
 	}
 	if d.has(p+".redirect") && strings.TrimSpace(r.Redirect) == "" {
 		d.errorAt(p+".redirect", "expected an expression giving the new location, got an empty string")
+	} else if d.has(p + ".redirect") {
+		if err := rules.CheckValue(r.Redirect); err != nil {
+			d.errorAt(p+".redirect", "%v", err)
+		}
 	}
 	if d.has(p+".code") && !d.has(p+".redirect") {
 		d.errorAt(p+".code", "needs redirect (a deny sets its status with deny.status)")
