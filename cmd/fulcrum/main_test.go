@@ -356,3 +356,31 @@ http {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestNoxyMinimalWithNginx serves Noxy's minimal example, unmodified but for
+// its addresses, in front of two real nginx servers, with curl as client.
+func TestNoxyMinimalWithNginx(t *testing.T) {
+	ngx := need(t, "nginx")
+	need(t, "curl")
+	a, b := startNginx(t, ngx, "nginx-a"), startNginx(t, ngx, "nginx-b")
+	data, err := os.ReadFile(filepath.Join(referenceDir(t), "noxy-minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	text := strings.NewReplacer("127.0.0.1:3030", front, "127.0.0.1:8000", a, "127.0.0.1:8001", b).Replace(string(data))
+	cfg := filepath.Join(t.TempDir(), "noxy-minimal.yaml")
+	os.WriteFile(cfg, []byte(text), 0o600)
+	p := startBinary(t, "run", "-c", cfg)
+	p.waitOutput(t, regexp.MustCompile(`msg=listening frontend=http_front`))
+	var got []string
+	for range 4 {
+		got = append(got, strings.TrimSpace(curl(t, "http://"+front+"/")))
+	}
+	if s := strings.Join(got, " "); s != "nginx-a nginx-b nginx-a nginx-b" {
+		t.Errorf("answers %q, want round robin over the two nginx servers", s)
+	}
+	// The access log (stdout by default) has a line per request.
+	p.waitOutput(t, regexp.MustCompile(`(?s)(frontend=http_front backend=http_backend .*){4}`))
+	p.stop(t)
+}

@@ -9,27 +9,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/config"
+	httpproxy "github.com/fulcrum-lb/fulcrum/internal/proxy/http"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
 // Daemon is a running fulcrum.
 type Daemon struct {
-	log    *slog.Logger
-	shared *runtime.Shared
-	store  runtime.Store
-	tcp    *tcp.Proxy
+	log         *slog.Logger
+	shared      *runtime.Shared
+	store       runtime.Store
+	tcp         *tcp.Proxy
+	http        *httpproxy.Proxy
+	access      *httpproxy.AccessLog // nil: no access log
+	closeAccess func()
 
 	listeners []*listener
 	conns     tracker
 	loops     sync.WaitGroup // accept loops
 	handlers  sync.WaitGroup // connection handlers
+
+	shutdown sync.Once
+	forced   int
 
 	// ctx ends waits in queues when the grace period is over.
 	ctx    context.Context
@@ -45,8 +54,8 @@ type listener struct {
 // is left bound or running.
 func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	for _, f := range cfg.Frontends {
-		if f.Mode != config.ModeTCP {
-			return nil, fmt.Errorf("frontend %s: mode %s is not supported by this version of fulcrum yet; use mode tcp", f.Name, f.Mode)
+		if f.SSL != nil {
+			return nil, fmt.Errorf("frontend %s: ssl (TLS termination) is not supported by this version of fulcrum yet", f.Name)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,9 +81,51 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 			d.listeners = append(d.listeners, &listener{ln: ln.(*net.TCPListener), frontend: fe.Name})
 		}
 	}
+	access, closeAccess, err := openAccessLog(cfg)
+	if err != nil {
+		for _, l := range d.listeners {
+			l.ln.Close()
+		}
+		snap.Close()
+		cancel()
+		return nil, err
+	}
+	d.access, d.closeAccess = access, closeAccess
+	d.http = httpproxy.New(sh.Logger, httpproxy.Options{AccessLog: d.access})
 	snap.Start(sh, cfg.Global.ResolveInterval.D())
 	d.store.Swap(snap)
 	return d, nil
+}
+
+// openAccessLog opens the access log cfg asks for, if any frontend is in
+// http mode. The returned func closes it.
+func openAccessLog(cfg *config.Config) (*httpproxy.AccessLog, func(), error) {
+	none := func() {}
+	http := false
+	for _, f := range cfg.Frontends {
+		http = http || f.Mode == config.ModeHTTP
+	}
+	al := cfg.Global.AccessLog
+	if !http || al.Target == "off" || al.Target == "" {
+		return nil, none, nil
+	}
+	var w io.Writer
+	closeFile := none
+	switch al.Target {
+	case "stdout":
+		w = os.Stdout
+	case "stderr":
+		w = os.Stderr
+	default:
+		f, err := os.OpenFile(al.Target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, none, fmt.Errorf("access_log: %w", err)
+		}
+		w = f
+		closeFile = func() { f.Close() }
+	}
+	l := httpproxy.NewAccessLog(w, al.Format == "json")
+	return l, func() { l.Close(); closeFile() }, nil
 }
 
 // Addrs returns the bound addresses of frontend name (useful with port 0).
@@ -146,7 +197,12 @@ func (d *Daemon) handle(c *net.TCPConn, name string) {
 		return
 	}
 	defer fe.Limiter.Release()
-	d.tcp.Serve(d.ctx, c, fe)
+	switch fe.Mode {
+	case config.ModeHTTP:
+		d.http.Serve(d.ctx, c, fe, false)
+	default:
+		d.tcp.Serve(d.ctx, c, fe)
+	}
 }
 
 func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err error) {
@@ -159,8 +215,13 @@ func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err err
 
 // Shutdown stops accepting, lets established connections finish for up to
 // grace, then closes the rest and stops everything. It returns the number of
-// connections it had to close.
+// connections it had to close. Later calls return the same number.
 func (d *Daemon) Shutdown(grace time.Duration) int {
+	d.shutdown.Do(func() { d.forced = d.shutdownOnce(grace) })
+	return d.forced
+}
+
+func (d *Daemon) shutdownOnce(grace time.Duration) int {
 	for _, l := range d.listeners {
 		l.ln.Close()
 	}
@@ -179,6 +240,8 @@ func (d *Daemon) Shutdown(grace time.Duration) int {
 		<-done
 	}
 	d.cancel()
+	d.http.Close()
+	d.closeAccess()
 	if snap := d.store.Load(); snap != nil {
 		snap.Close()
 	}

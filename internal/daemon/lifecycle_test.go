@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -135,12 +136,18 @@ func TestNameReResolved(t *testing.T) {
 	}
 }
 
-func TestHTTPModeRefusedClearly(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(strings.Replace(backendYAML("roundrobin", "", "{addr_port: 127.0.0.1:1}"), "mode: tcp", "mode: http", 1)))
+func TestSSLRefusedClearly(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cert.pem", "key.pem"} {
+		os.WriteFile(dir+"/"+f, []byte("x"), 0o600)
+	}
+	yaml := strings.Replace(backendYAML("roundrobin", "", "{addr_port: 127.0.0.1:1}"), "    use_backend: pool\n",
+		"    use_backend: pool\n    ssl: {cert: "+dir+"/cert.pem, key: "+dir+"/key.pem}\n", 1)
+	cfg, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(cfg, runtime.NewShared(nil)); err == nil || !strings.Contains(err.Error(), "mode http") {
-		t.Errorf("New = %v, want an error naming mode http", err)
+	if _, err := New(cfg, runtime.NewShared(nil)); err == nil || !strings.Contains(err.Error(), "ssl") {
+		t.Errorf("New = %v, want an error naming ssl", err)
 	}
 }

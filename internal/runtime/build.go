@@ -13,6 +13,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/health"
 	"github.com/fulcrum-lb/fulcrum/internal/limit"
 	"github.com/fulcrum-lb/fulcrum/internal/resolve"
+	"github.com/fulcrum-lb/fulcrum/internal/rules"
 )
 
 // Shared is the state that outlives snapshots: server state by ID and
@@ -84,6 +85,21 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 		for _, b := range fc.Bind {
 			fe.Binds = append(fe.Binds, b.AddrPort)
 		}
+		if fc.Mode == config.ModeHTTP {
+			fe.Backends = snap.Backends
+			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader}
+			if fc.ServerHeader == "hide" {
+				fe.HTTP.ServerHeader = "-"
+			}
+			if len(fc.HTTPCondition) > 0 {
+				prog, err := compileRules(fc.HTTPCondition)
+				if err != nil {
+					snap.health.Stop()
+					return nil, fmt.Errorf("frontend %s: %w", fc.Name, err)
+				}
+				fe.Rules = prog
+			}
+		}
 		snap.Frontends = append(snap.Frontends, fe)
 		snap.frontends[fe.Name] = fe
 	}
@@ -143,8 +159,29 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 	return &Backend{
 		Name: bc.Name, Pool: pool,
 		TimeoutConnect: bc.TimeoutConnect.D(), TimeoutServer: bc.TimeoutServer.D(),
-		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries,
+		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries, Key: bc.Balance.Key,
+		MaxIdle: bc.Pool.MaxIdle, IdleTimeout: bc.Pool.IdleTimeout.D(),
 	}, nil
+}
+
+// compileRules compiles a frontend's http_condition entries.
+func compileRules(rs []config.HTTPRule) (*rules.Program, error) {
+	specs := make([]rules.Spec, len(rs))
+	for i, r := range rs {
+		sp := rules.Spec{
+			When: r.When, Redirect: r.Redirect, Code: r.Code, PathPrefix: r.PathPrefix,
+			SetHeader: r.SetHeader, DelHeader: r.DelHeader,
+			SetResponseHeader: r.SetResponseHeader, DelResponseHeader: r.DelResponseHeader,
+		}
+		for _, wb := range r.UseBackend {
+			sp.UseBackend = append(sp.UseBackend, rules.WeightedBackend{Name: wb.Name, Weight: wb.Weight})
+		}
+		if r.Deny != nil {
+			sp.Deny = &rules.Deny{Status: r.Deny.Status, Body: r.Deny.Body}
+		}
+		specs[i] = sp
+	}
+	return rules.Compile(specs)
 }
 
 func healthSpec(h *config.Health) (health.Spec, error) {

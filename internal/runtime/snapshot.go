@@ -8,6 +8,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/config"
 	"github.com/fulcrum-lb/fulcrum/internal/health"
 	"github.com/fulcrum-lb/fulcrum/internal/limit"
+	"github.com/fulcrum-lb/fulcrum/internal/rules"
 )
 
 // Snapshot is one immutable runtime view of a configuration.
@@ -40,14 +41,36 @@ type Frontend struct {
 	TimeoutQueue   time.Duration
 	Retries        int
 
+	// Rules are the compiled http_condition rules (http mode), or nil.
+	Rules *rules.Program
+	// HTTP holds http-mode settings.
+	HTTP HTTPSettings
+	// Backends are every backend of the snapshot, by name, for rules that
+	// switch backend.
+	Backends map[string]*Backend
+
 	// Counters are shared with the frontend of the same name in every
 	// snapshot.
 	Counters *FrontendCounters
 }
 
+// HTTPSettings are a frontend's http-mode settings.
+type HTTPSettings struct {
+	// RequestID is the request ID header's name ("" for none): taken from
+	// the request when present, generated otherwise, forwarded and logged.
+	RequestID string
+	// Forwarded adds an RFC 7239 Forwarded header.
+	Forwarded bool
+	// ServerHeader, when set, replaces the servers' Server header; "-"
+	// removes it.
+	ServerHeader string
+}
+
 // FrontendCounters are a frontend's cumulative counts.
 type FrontendCounters struct {
 	Conns        atomic.Uint64 // accepted connections
+	Requests     atomic.Uint64 // HTTP requests
+	Errors       atomic.Uint64 // HTTP errors fulcrum answered itself (5xx)
 	Active       atomic.Int64  // connections open now
 	LimitTimeout atomic.Uint64 // closed after waiting timeout_queue for maxconn
 	NoServer     atomic.Uint64 // closed because no server was available
@@ -67,6 +90,13 @@ type Backend struct {
 	TimeoutServer  time.Duration
 	TimeoutQueue   time.Duration
 	Retries        *int
+	// Key is the request attribute hashing algorithms hash: "src", "uri",
+	// "header:NAME" or "cookie:NAME".
+	Key string
+	// MaxIdle and IdleTimeout bound the idle keep-alive connections kept
+	// to each server (http mode).
+	MaxIdle     int
+	IdleTimeout time.Duration
 }
 
 // Timeouts are the effective values for one frontend–backend pair.

@@ -1,0 +1,437 @@
+package daemon
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// httpServer is a real net/http backend that answers with its name and
+// counts the connections it accepted and the requests it served.
+type httpServer struct {
+	*httptest.Server
+	name     string
+	conns    atomic.Int64
+	requests atomic.Int64
+}
+
+func startHTTP(t *testing.T, name string, h http.HandlerFunc) *httpServer {
+	t.Helper()
+	s := &httpServer{name: name}
+	if h == nil {
+		h = func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Server", name)
+			fmt.Fprintf(w, "%s\n", name)
+		}
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		h(w, r)
+	}))
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *httpServer) addr() string { return s.Listener.Addr().String() }
+
+// httpYAML is a one-frontend http configuration.
+func httpYAML(rules string, backends string) string {
+	return `
+global:
+  access_log: off
+defaults:
+  mode: http
+  timeout_connect: 1s
+  timeout_client: 5s
+  timeout_server: 5s
+  retries: 2
+frontend:
+  - name: web
+    bind:
+      - addr_port: 127.0.0.1:0
+    use_backend: app
+` + rules + `
+backend:
+` + backends
+}
+
+func serversYAML(name, balance string, servers ...*httpServer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - name: %s\n    balance: %s\n    servers:\n", name, balance)
+	for _, s := range servers {
+		fmt.Fprintf(&b, "      - {name: %s, addr_port: %s}\n", s.name, s.addr())
+	}
+	return b.String()
+}
+
+func client() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 4},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func get(t *testing.T, c *http.Client, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+func TestHTTPRoundRobinKeepAlive(t *testing.T) {
+	a, b, c := startHTTP(t, "a", nil), startHTTP(t, "b", nil), startHTTP(t, "c", nil)
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", a, b, c)))
+	url := "http://" + frontAddr(t, d, "web") + "/"
+	cl := client()
+	var got []string
+	for range 9 {
+		resp, body := get(t, cl, url)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		got = append(got, strings.TrimSpace(body))
+	}
+	// Balanced per request, even on one client connection.
+	if s := strings.Join(got, ""); s != "abcabcabc" {
+		t.Errorf("order = %s, want abcabcabc", s)
+	}
+	// Server connections are kept alive and reused.
+	for range 30 {
+		get(t, cl, url)
+	}
+	for _, s := range []*httpServer{a, b, c} {
+		if n := s.conns.Load(); n > 2 {
+			t.Errorf("%s accepted %d connections for 13 requests; want them reused", s.name, n)
+		}
+	}
+}
+
+func TestHTTPNoxyRules(t *testing.T) {
+	web, api := startHTTP(t, "web1", nil), startHTTP(t, "api1", nil)
+	rules := `    http_condition:
+      - when: "scheme == 'http' && path == '/secure'"
+        redirect: "sprintf('https://%s%s', host, uri)"
+      - when: "host == 'api.noxy.rev'"
+        use_backend: api
+`
+	d, _ := start(t, httpYAML(rules, serversYAML("app", "roundrobin", web)+serversYAML("api", "roundrobin", api)))
+	front := "http://" + frontAddr(t, d, "web")
+	cl := client()
+	resp, _ := get(t, cl, front+"/secure?x=1", "Host", "api.noxy.rev")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://api.noxy.rev/secure?x=1" {
+		t.Errorf("redirect: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := get(t, cl, front+"/", "Host", "api.noxy.rev"); body != "api1\n" {
+		t.Errorf("api host went to %q", body)
+	}
+	if _, body := get(t, cl, front+"/", "Host", "www.noxy.rev"); body != "web1\n" {
+		t.Errorf("other host went to %q", body)
+	}
+}
+
+func TestHTTPForwardingHeaders(t *testing.T) {
+	echo := startHTTP(t, "echo", func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Request-Id", "Foo", "Keep-Alive", "X-Keep"} {
+			fmt.Fprintf(w, "%s=%s\n", k, r.Header.Get(k))
+		}
+		w.Header().Set("Keep-Alive", "timeout=5")
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", echo)))
+	addr := frontAddr(t, d, "web")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /h HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 10.1.1.1\r\nConnection: Foo\r\nFoo: bar\r\nKeep-Alive: timeout=1\r\nX-Keep: yes\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	got := string(body)
+	for _, want := range []string{
+		"X-Forwarded-For=10.1.1.1, 127.0.0.1\n",
+		"X-Forwarded-Proto=http\n",
+		"X-Forwarded-Host=shop.example\n",
+		"Foo=\n", "Keep-Alive=\n", "X-Keep=yes\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("backend saw no %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(got, "X-Request-Id=") || strings.Contains(got, "X-Request-Id=\n") {
+		t.Errorf("no request ID generated:\n%s", got)
+	}
+	if resp.Header.Get("Keep-Alive") != "" {
+		t.Error("hop-by-hop Keep-Alive passed back to the client")
+	}
+}
+
+func TestHTTPErrors(t *testing.T) {
+	closer := startHTTP(t, "closer", func(w http.ResponseWriter, r *http.Request) {
+		c, _, _ := w.(http.Hijacker).Hijack()
+		c.Close()
+	})
+	slow := startHTTP(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(3 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	t.Run("503 no server", func(t *testing.T) {
+		yaml := httpYAML("", "  - name: app\n    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
+		d, _ := start(t, yaml)
+		srv := d.Snapshot().Backends["app"].Pool.Servers()[0]
+		waitFor(t, "server down", func() bool { return !srv.State.Up() })
+		resp, body := get(t, client(), "http://"+frontAddr(t, d, "web")+"/", "Accept", "application/json")
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.HasPrefix(body, `{"status":503`) {
+			t.Errorf("got %d Retry-After %q body %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+		resp, body = get(t, client(), "http://"+frontAddr(t, d, "web")+"/")
+		if !strings.Contains(body, "<h1>503 Service Unavailable</h1>") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("HTML error page: %q", body)
+		}
+	})
+	t.Run("502 closed", func(t *testing.T) {
+		d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", closer)))
+		req, _ := http.NewRequest("POST", "http://"+frontAddr(t, d, "web")+"/", strings.NewReader("payload"))
+		resp, err := client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 502 {
+			t.Errorf("status %d, want 502", resp.StatusCode)
+		}
+	})
+	t.Run("502 refused", func(t *testing.T) {
+		yaml := httpYAML("", "  - name: app\n    passive: {fall: 0}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
+		d, _ := start(t, yaml)
+		if resp, _ := get(t, client(), "http://"+frontAddr(t, d, "web")+"/"); resp.StatusCode != 502 {
+			t.Errorf("status %d, want 502", resp.StatusCode)
+		}
+	})
+	t.Run("504 timeout", func(t *testing.T) {
+		yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", slow)), "timeout_server: 5s", "timeout_server: 200ms", 1)
+		d, _ := start(t, yaml)
+		start := time.Now()
+		resp, _ := get(t, client(), "http://"+frontAddr(t, d, "web")+"/")
+		if resp.StatusCode != 504 {
+			t.Errorf("status %d, want 504", resp.StatusCode)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("504 after %v; timeout_server is 200ms", took)
+		}
+	})
+}
+
+func TestHTTPRetryGETOnClosedConnection(t *testing.T) {
+	closer := startHTTP(t, "closer", func(w http.ResponseWriter, r *http.Request) {
+		c, _, _ := w.(http.Hijacker).Hijack()
+		c.Close()
+	})
+	good := startHTTP(t, "good", nil)
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", closer, good)))
+	cl := client()
+	for i := range 6 {
+		resp, body := get(t, cl, "http://"+frontAddr(t, d, "web")+"/")
+		if resp.StatusCode != 200 || body != "good\n" {
+			t.Fatalf("request %d: %d %q; a GET must be retried on another server", i, resp.StatusCode, body)
+		}
+	}
+	if closer.requests.Load() == 0 {
+		t.Error("the closing server was never tried")
+	}
+}
+
+// rawExchange sends raw bytes and returns the first response's status line.
+func rawExchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, raw)
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(line)
+}
+
+func TestHTTPSmugglingRefused(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	tests := []struct{ name, raw, want string }{
+		{"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 400"},
+		{"TE and CL", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", "HTTP/1.1 400"},
+		{"differing CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", "HTTP/1.1 400"},
+		{"bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400"},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", "HTTP/1.1 400"},
+		{"bare LF", "GET / HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400"},
+		{"unknown TE", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 501"},
+		{"bad header name", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n", "HTTP/1.1 400"},
+	}
+	for _, tt := range tests {
+		before := srv.requests.Load()
+		if got := rawExchange(t, addr, tt.raw); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%s: got %q, want %s", tt.name, got, tt.want)
+		}
+		// A bad chunk is found while the body streams, after the head went
+		// out; every other case must never reach the server.
+		if tt.name != "bad chunk size" && srv.requests.Load() != before {
+			t.Errorf("%s: forwarded to the server", tt.name)
+		}
+	}
+}
+
+func TestHTTPStreamingAndUpload(t *testing.T) {
+	var received atomic.Int64
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/upload":
+			n, _ := io.Copy(io.Discard, r.Body)
+			received.Store(n)
+			fmt.Fprintf(w, "%d", n)
+		case "/events":
+			f := w.(http.Flusher)
+			for i := range 3 {
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				f.Flush()
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	front := "http://" + frontAddr(t, d, "web")
+	t.Run("events flow as sent", func(t *testing.T) {
+		resp, err := client().Get(front + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		start := time.Now()
+		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		if line != "data: 0\n" {
+			t.Fatalf("first event %q", line)
+		}
+		if took := time.Since(start); took > 150*time.Millisecond {
+			t.Errorf("first event after %v: buffered until the end?", took)
+		}
+	})
+	t.Run("chunked upload", func(t *testing.T) {
+		const size = 64 << 20
+		pr, pw := io.Pipe()
+		go func() {
+			buf := make([]byte, 1<<20)
+			for range size / len(buf) {
+				pw.Write(buf)
+			}
+			pw.Close()
+		}()
+		req, _ := http.NewRequest("POST", front+"/upload", pr) // unknown length: chunked
+		resp, err := client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != fmt.Sprint(size) || received.Load() != size {
+			t.Errorf("server received %s (%d), want %d", body, received.Load(), size)
+		}
+	})
+}
+
+func TestHTTPWebSocketTunnel(t *testing.T) {
+	srv := startHTTP(t, "ws", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		c, brw, _ := w.(http.Hijacker).Hijack()
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		io.Copy(c, brw) // echo
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	c, err := net.Dial("tcp", frontAddr(t, d, "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	for _, msg := range []string{"hello", "through the tunnel"} {
+		io.WriteString(c, msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != msg {
+			t.Fatalf("echo %q: got %q, %v", msg, got, err)
+		}
+	}
+}
+
+func TestHTTPAccessLog(t *testing.T) {
+	srv := startHTTP(t, "s1", nil)
+	logFile := t.TempDir() + "/access.log"
+	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)), "access_log: off", "access_log: {target: "+logFile+", format: json}", 1)
+	d, _ := start(t, yaml)
+	resp, _ := get(t, client(), "http://"+frontAddr(t, d, "web")+"/logged?q=1", "X-Request-ID", "abc-123")
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	d.Shutdown(time.Second) // flushes the log
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(data, &line); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, data)
+	}
+	for k, want := range map[string]any{"frontend": "web", "backend": "app", "server": "s1", "method": "GET",
+		"path": "/logged", "status": 200.0, "request_id": "abc-123", "retries": 0.0, "client": "127.0.0.1"} {
+		if line[k] != want {
+			t.Errorf("%s = %v, want %v", k, line[k], want)
+		}
+	}
+	for _, k := range []string{"time", "bytes_in", "bytes_out", "queue_ms", "connect_ms", "response_ms", "total_ms", "host"} {
+		if _, ok := line[k]; !ok {
+			t.Errorf("no %s in %s", k, data)
+		}
+	}
+}

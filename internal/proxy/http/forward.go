@@ -1,0 +1,272 @@
+package http
+
+import (
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// outcome is how one attempt at a server ended.
+type outcome int
+
+const (
+	done      outcome = iota // answered (or failed after answering began)
+	retryable                // failed before anything reached the server's application or the client
+	failed                   // failed; the error response was sent
+)
+
+// forward sends the request to a server of be, retrying on another server
+// while that is safe, and streams the response back.
+func (s *session) forward(be *runtime.Backend) {
+	to := runtime.Effective(s.fe, be)
+	s.log.backend = be.Name
+	var a backend.Attempt
+	breq := balance.Request{Client: s.src, Hash: s.hashKey(be)}
+	queued := time.Now()
+	for try := 0; ; try++ {
+		srv, err := be.Pool.Acquire(s.ctx, &breq, &a, to.Queue)
+		if errors.Is(err, backend.ErrNoServer) && try > 0 {
+			a = backend.Attempt{} // every server tried: round again
+			srv, err = be.Pool.Acquire(s.ctx, &breq, &a, to.Queue)
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, backend.ErrNoServer):
+				s.fe.Counters.NoServer.Add(1)
+				s.fail(503, "no server is available to handle this request")
+			case errors.Is(err, backend.ErrQueueTimeout):
+				s.fe.Counters.QueueTimeout.Add(1)
+				s.fail(503, "every server is busy")
+			default:
+				s.closeAfter = true
+			}
+			return
+		}
+		s.log.queue = time.Since(queued)
+		s.log.server = srv.Name()
+		s.log.retries = try
+		out := s.attempt(be, srv, to)
+		srv.Release()
+		if out != retryable {
+			return
+		}
+		if try >= to.Retries {
+			s.fail(502, "the server could not be reached")
+			return
+		}
+		queued = time.Now()
+	}
+}
+
+// attempt runs one exchange with srv.
+func (s *session) attempt(be *runtime.Backend, srv *backend.Server, to runtime.Timeouts) outcome {
+	began := time.Now()
+	uc, reused, err := s.p.up.get(s.ctx, srv, to.Connect, be.IdleTimeout)
+	if err != nil {
+		be.Pool.ReportConnect(srv, err)
+		s.fe.Counters.ConnectFail.Add(1)
+		return retryable
+	}
+	if !reused {
+		be.Pool.ReportConnect(srv, nil)
+	}
+	s.log.connect = time.Since(began)
+	out, keep := s.exchange(uc, srv, to, reused)
+	if keep {
+		s.p.up.put(srv, uc, be.MaxIdle, be.IdleTimeout)
+	} else {
+		uc.c.Close()
+	}
+	return out
+}
+
+// replayable reports whether the request may be sent again after a failure
+// that may have reached the server: an idempotent method and no body.
+func (s *session) replayable() bool {
+	if s.req.ContentLength > 0 || s.req.Chunked {
+		return false
+	}
+	switch string(s.req.Method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+// exchange sends the request over uc and streams the response to the
+// client. keep says uc may carry another request.
+func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts, reused bool) (outcome, bool) {
+	req := &s.req
+	up := &timedConn{Conn: uc.c, read: to.Server, write: to.Server}
+	uc.r.Reset(up)
+	hasBody := req.ContentLength > 0 || req.Chunked
+	s.out = s.appendRequestHead(s.out[:0], srv)
+	// A small body already read with the head goes out in the same write.
+	inline := !req.Expect100 && req.ContentLength > 0 && req.ContentLength <= int64(s.r.Buffered()) && req.ContentLength <= 16<<10
+	if inline {
+		n := len(s.out)
+		s.out = slices.Grow(s.out, int(req.ContentLength))[:n+int(req.ContentLength)]
+		io.ReadFull(s.r, s.out[n:])
+		hasBody = false
+	}
+	sent := time.Now()
+	if _, err := up.Write(s.out); err != nil {
+		if inline {
+			return s.upstreamFailed(err, false), false
+		}
+		return retryable, false // nothing of the body was read yet: it can go elsewhere
+	}
+	if req.Expect100 && hasBody {
+		cont, out := s.awaitContinue(uc, srv)
+		if !cont {
+			return out, false
+		}
+	}
+	if hasBody {
+		buf := s.p.bufs.Get().(*[]byte)
+		_, err := h1.CopyBody(up, s.r, req.ContentLength, req.Chunked, false, *buf)
+		s.p.bufs.Put(buf)
+		if err != nil {
+			var he *h1.Error
+			if errors.As(err, &he) {
+				s.closeAfter = true
+				s.fail(he.Status, he.Msg)
+				return failed, false
+			}
+			if isClientErr(err, s.r) {
+				s.closeAfter = true
+				return failed, false
+			}
+			s.fail(502, "the server failed while receiving the request")
+			return failed, false
+		}
+		s.log.bytesIn += req.ContentLength
+	}
+	resp, out := s.readResponse(uc, reused && !hasBody)
+	if resp == nil {
+		return out, false
+	}
+	now := time.Now()
+	srv.State.Load.Observe(int64(now.Sub(sent)), now.UnixNano())
+	s.log.response = now.Sub(sent)
+	return done, s.relayResponse(uc, srv)
+}
+
+// awaitContinue reads the server's answer to Expect: 100-continue: on 100 it
+// tells the client to go on; on a final status it relays that response and
+// the client's body is never read.
+func (s *session) awaitContinue(uc *upConn, srv *backend.Server) (cont bool, out outcome) {
+	if err := uc.r.ReadResponse(&s.resp, false); err != nil {
+		return false, s.upstreamFailed(err, true)
+	}
+	if s.resp.Status == 100 {
+		s.cc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+		return true, done
+	}
+	s.closeAfter = true // the body the client may still send is never read
+	s.relayResponse(uc, srv)
+	return false, done
+}
+
+// readResponse reads the final response head, relaying interim (1xx)
+// responses. retryStale lets a reused connection that the server had closed
+// count as retryable even for requests that are not replayable, since the
+// server never saw the request.
+func (s *session) readResponse(uc *upConn, retryStale bool) (*h1.Response, outcome) {
+	head := string(s.req.Method) == "HEAD"
+	for {
+		err := uc.r.ReadResponse(&s.resp, head)
+		if err != nil {
+			if retryStale && uc.r.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+				return nil, retryable
+			}
+			return nil, s.upstreamFailed(err, false)
+		}
+		if s.resp.Status >= 200 || s.resp.Status == 101 {
+			return &s.resp, done
+		}
+		// 1xx other than 101: pass it on and read on.
+		s.out = s.appendResponseHead(s.out[:0])
+		s.cc.Write(s.out)
+	}
+}
+
+// upstreamFailed turns a server error into a retry or an error response.
+func (s *session) upstreamFailed(err error, _ bool) outcome {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.fail(504, "the server did not answer in time")
+		return failed
+	}
+	if s.replayable() {
+		return retryable
+	}
+	var he *h1.Error
+	if errors.As(err, &he) {
+		s.fail(502, "the server sent an invalid response")
+		return failed
+	}
+	s.fail(502, "the server closed the connection")
+	return failed
+}
+
+// isClientErr tells a failure reading the client's body from one writing
+// to the server.
+func isClientErr(err error, _ *h1.Reader) bool {
+	var ce *clientError
+	return errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// clientError marks an error on the client connection.
+type clientError struct{ err error }
+
+func (e *clientError) Error() string { return "client: " + e.err.Error() }
+func (e *clientError) Unwrap() error { return e.err }
+
+// relayResponse writes the response head and streams its body to the
+// client; it reports whether the server connection may be reused.
+func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
+	resp := &s.resp
+	if resp.BodyUntilClose() {
+		s.closeAfter = true
+	}
+	s.log.status = resp.Status
+	s.out = s.appendResponseHead(s.out[:0])
+	// A small body already buffered goes out with the head, in one write.
+	body := !resp.NoBody
+	if body && resp.ContentLength >= 0 && resp.ContentLength <= int64(uc.r.Buffered()) && resp.ContentLength <= 16<<10 {
+		n := len(s.out)
+		s.out = slices.Grow(s.out, int(resp.ContentLength))[:n+int(resp.ContentLength)]
+		io.ReadFull(uc.r, s.out[n:])
+		s.log.bytesOut += resp.ContentLength
+		body = false
+	}
+	s.committed = true
+	if _, err := s.cc.Write(s.out); err != nil {
+		s.closeAfter = true
+		return false
+	}
+	if resp.Status == 101 {
+		s.closeAfter = true
+		s.tunnel(uc)
+		return false
+	}
+	if !body {
+		return !resp.Close
+	}
+	buf := s.p.bufs.Get().(*[]byte)
+	n, err := h1.CopyBody(&s.cc, uc.r, resp.ContentLength, resp.Chunked, resp.BodyUntilClose(), *buf)
+	s.p.bufs.Put(buf)
+	s.log.bytesOut += n
+	if err != nil {
+		s.closeAfter = true
+		return false
+	}
+	return !resp.Close && !resp.BodyUntilClose()
+}

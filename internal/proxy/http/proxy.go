@@ -1,0 +1,113 @@
+// Package http is the layer 7 proxy of the data plane. Its HTTP/1.1 path is
+// purpose-built rather than net/http's: each client connection is read with
+// a strict, zero-allocation parser (package h1), requests are matched
+// against the frontend's rules, sent to a server over a pooled keep-alive
+// connection with their bodies streamed, and the response is streamed back.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// Options tune a Proxy. Zero values take the documented defaults.
+type Options struct {
+	// HeadSize is the largest request or response head accepted (16 KiB).
+	HeadSize int
+	// AccessLog receives one line per request; nil logs nothing.
+	AccessLog *AccessLog
+}
+
+// Proxy serves http-mode frontends. Create it with New; Close stops it.
+type Proxy struct {
+	log    *slog.Logger
+	opts   Options
+	up     upstreams
+	access *AccessLog
+
+	idPrefix uint64
+	idSeq    atomic.Uint64
+
+	sessions sync.Pool
+	bufs     sync.Pool // body copy buffers
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New returns a Proxy logging to log, with a reaper of idle server
+// connections running until Close.
+func New(log *slog.Logger, o Options) *Proxy {
+	if o.HeadSize <= 0 {
+		o.HeadSize = 16 << 10
+	}
+	p := &Proxy{log: log, opts: o, access: o.AccessLog, stop: make(chan struct{}), idPrefix: rand.Uint64()}
+	p.up = upstreams{headSize: o.HeadSize}
+	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	p.wg.Add(1)
+	go p.reaper()
+	return p
+}
+
+func (p *Proxy) reaper() {
+	defer p.wg.Done()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.up.reap()
+		}
+	}
+}
+
+// Close stops the reaper and closes every idle server connection.
+func (p *Proxy) Close() {
+	close(p.stop)
+	p.wg.Wait()
+	p.up.closeAll()
+}
+
+// Serve handles one client connection of fe until it closes, and closes
+// it. tls says the connection came over TLS (scheme https). ctx ends waits
+// for a server slot.
+func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, tls bool) {
+	s := p.session(ctx, c, fe, tls)
+	defer p.release(s)
+	s.serve()
+}
+
+// requestID returns a new request ID: a per-process random prefix and a
+// sequence number, as 24 hex digits.
+func (p *Proxy) requestID(dst []byte) []byte {
+	n := p.idSeq.Add(1)
+	dst = appendHex(dst, p.idPrefix, 16)
+	return appendHex(dst, n, 8)
+}
+
+func appendHex(dst []byte, v uint64, digits int) []byte {
+	const hex = "0123456789abcdef"
+	for i := digits - 1; i >= 0; i-- {
+		dst = append(dst, hex[(v>>(uint(i)*4))&0xf])
+	}
+	return dst
+}
+
+func portOf(a net.Addr) int {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.Port
+	}
+	_, ps, _ := net.SplitHostPort(a.String())
+	n, _ := strconv.Atoi(ps)
+	return n
+}

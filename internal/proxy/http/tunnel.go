@@ -1,0 +1,32 @@
+package http
+
+import (
+	"io"
+	"sync"
+)
+
+// tunnel relays an upgraded connection (WebSocket) both ways until either
+// side ends. Bytes already buffered on either side go first. Inactivity on
+// either side for its timeout ends the tunnel.
+func (s *session) tunnel(uc *upConn) {
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			s.cc.Conn.Close()
+			uc.c.Close()
+		})
+	}
+	up := &timedConn{Conn: uc.c, read: s.fe.TimeoutServer, write: s.fe.TimeoutServer}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n, _ := io.Copy(up, s.r)
+		s.log.bytesIn += n
+		stop()
+	}()
+	n, _ := io.Copy(&s.cc, uc.r)
+	s.log.bytesOut += n
+	stop()
+	wg.Wait()
+}

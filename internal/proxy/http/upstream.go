@@ -1,0 +1,129 @@
+package http
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
+)
+
+// upConn is one connection to a server, with its response reader.
+type upConn struct {
+	c     net.Conn
+	r     *h1.Reader
+	idle  time.Time // when it went back to the pool
+	reuse int       // requests it has carried before the current one
+}
+
+// idlePool holds a server's idle connections, most recently used first.
+type idlePool struct {
+	mu          sync.Mutex
+	conns       []*upConn
+	idleTimeout time.Duration // the last one its backend asked for
+}
+
+// upstreams are the idle connection pools of every server, keyed by the
+// server's long-lived State so they survive snapshot rebuilds. Safe for
+// concurrent use.
+type upstreams struct {
+	headSize int
+	pools    sync.Map // *backend.State → *idlePool
+}
+
+func (u *upstreams) pool(st *backend.State) *idlePool {
+	if p, ok := u.pools.Load(st); ok {
+		return p.(*idlePool)
+	}
+	p, _ := u.pools.LoadOrStore(st, &idlePool{})
+	return p.(*idlePool)
+}
+
+// get returns an idle connection to addr's server if one is fresh enough,
+// else dials a new one with timeout. reused says which.
+func (u *upstreams) get(ctx context.Context, srv *backend.Server, timeout, idleTimeout time.Duration) (uc *upConn, reused bool, err error) {
+	p := u.pool(srv.State)
+	now := time.Now()
+	p.mu.Lock()
+	for len(p.conns) > 0 {
+		uc = p.conns[len(p.conns)-1]
+		p.conns = p.conns[:len(p.conns)-1]
+		if now.Sub(uc.idle) < idleTimeout {
+			p.mu.Unlock()
+			return uc, true, nil
+		}
+		uc.c.Close()
+	}
+	p.mu.Unlock()
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", srv.State.Addr())
+	if err != nil {
+		return nil, false, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	return &upConn{c: c, r: h1.NewReader(c, u.headSize)}, false, nil
+}
+
+// put returns a connection whose exchange ended cleanly to its server's pool,
+// or closes it when the pool is full.
+func (u *upstreams) put(srv *backend.Server, uc *upConn, maxIdle int, idleTimeout time.Duration) {
+	if uc.r.Buffered() > 0 { // the server sent more than it should have
+		uc.c.Close()
+		return
+	}
+	uc.r.Release()
+	uc.c.SetDeadline(time.Time{})
+	uc.idle = time.Now()
+	uc.reuse++
+	p := u.pool(srv.State)
+	p.mu.Lock()
+	p.idleTimeout = idleTimeout
+	if len(p.conns) < maxIdle {
+		p.conns = append(p.conns, uc)
+		uc = nil
+	}
+	p.mu.Unlock()
+	if uc != nil {
+		uc.c.Close()
+	}
+}
+
+// reap closes connections idle for longer than the idle timeout.
+func (u *upstreams) reap() {
+	now := time.Now()
+	u.pools.Range(func(_, v any) bool {
+		p := v.(*idlePool)
+		p.mu.Lock()
+		keep := p.conns[:0]
+		for _, uc := range p.conns {
+			if now.Sub(uc.idle) >= p.idleTimeout {
+				uc.c.Close()
+			} else {
+				keep = append(keep, uc)
+			}
+		}
+		clear(p.conns[len(keep):])
+		p.conns = keep
+		p.mu.Unlock()
+		return true
+	})
+}
+
+// closeAll closes every idle connection.
+func (u *upstreams) closeAll() {
+	u.pools.Range(func(k, v any) bool {
+		p := v.(*idlePool)
+		p.mu.Lock()
+		for _, uc := range p.conns {
+			uc.c.Close()
+		}
+		p.conns = nil
+		p.mu.Unlock()
+		u.pools.Delete(k)
+		return true
+	})
+}
