@@ -187,3 +187,10 @@ func (p *Pool) wakeAll() {
 
 // Queued returns the number of clients waiting for a free slot.
 func (p *Pool) Queued() int { return int(p.queued.Load()) }
+
+// Reset forgets the servers tried, for a new client or a new round.
+func (a *Attempt) Reset() {
+	a.set = nil
+	clear(a.tried)
+	a.tried = a.tried[:0]
+}

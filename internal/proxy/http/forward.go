@@ -27,14 +27,15 @@ const (
 func (s *session) forward(be *runtime.Backend) {
 	to := runtime.Effective(s.fe, be)
 	s.log.backend = be.Name
-	var a backend.Attempt
-	breq := balance.Request{Client: s.src, Hash: s.hashKey(be)}
+	a := &s.tried
+	a.Reset()
+	s.breq = balance.Request{Client: s.src, Hash: s.hashKey(be)}
 	queued := time.Now()
 	for try := 0; ; try++ {
-		srv, err := be.Pool.Acquire(s.ctx, &breq, &a, to.Queue)
+		srv, err := be.Pool.Acquire(s.ctx, &s.breq, a, to.Queue)
 		if errors.Is(err, backend.ErrNoServer) && try > 0 {
-			a = backend.Attempt{} // every server tried: round again
-			srv, err = be.Pool.Acquire(s.ctx, &breq, &a, to.Queue)
+			a.Reset() // every server tried: round again
+			srv, err = be.Pool.Acquire(s.ctx, &s.breq, a, to.Queue)
 		}
 		if err != nil {
 			switch {
@@ -104,8 +105,8 @@ func (s *session) replayable() bool {
 // client. keep says uc may carry another request.
 func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts, reused bool) (outcome, bool) {
 	req := &s.req
-	up := &timedConn{Conn: uc.c, read: to.Server, write: to.Server}
-	uc.r.Reset(up)
+	up := &uc.tc
+	up.reset(uc.c, to.Server, to.Server)
 	hasBody := req.ContentLength > 0 || req.Chunked
 	s.out = s.appendRequestHead(s.out[:0], srv)
 	// A small body already read with the head goes out in the same write.

@@ -9,30 +9,47 @@ import (
 	"os"
 	"time"
 
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
-// timedConn re-arms an inactivity deadline before every read and write, so
-// a slow but live stream never times out and a silent one does.
+// timedConn keeps an inactivity deadline ahead of every read and write, so
+// a slow but live stream never times out and a silent one does. Re-arming a
+// deadline costs a timer update, so it is done only once a sixteenth of the
+// timeout has passed since the last time: a silent peer is cut off between
+// 15/16 of the timeout and the timeout after its last byte.
 type timedConn struct {
 	net.Conn
-	read, write time.Duration
+	read, write           time.Duration
+	readArmed, writeArmed time.Time
 }
 
 func (t *timedConn) Read(p []byte) (int, error) {
 	if t.read > 0 {
-		t.Conn.SetReadDeadline(time.Now().Add(t.read))
+		if now := time.Now(); now.Sub(t.readArmed) > t.read/16 {
+			t.Conn.SetReadDeadline(now.Add(t.read))
+			t.readArmed = now
+		}
 	}
 	return t.Conn.Read(p)
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
 	if t.write > 0 {
-		t.Conn.SetWriteDeadline(time.Now().Add(t.write))
+		if now := time.Now(); now.Sub(t.writeArmed) > t.write/16 {
+			t.Conn.SetWriteDeadline(now.Add(t.write))
+			t.writeArmed = now
+		}
 	}
 	return t.Conn.Write(p)
+}
+
+// reset points t at c with new timeouts, to be armed on first use.
+func (t *timedConn) reset(c net.Conn, read, write time.Duration) {
+	*t = timedConn{Conn: c, read: read, write: write}
 }
 
 // session is one client connection and the request it is serving. Sessions
@@ -49,12 +66,14 @@ type session struct {
 	srcStr string
 	port   int
 
-	req  h1.Request
-	resp h1.Response
-	env  rules.Request
-	res  rules.Result
-	out  []byte // outgoing heads
-	id   []byte // request ID
+	req   h1.Request
+	resp  h1.Response
+	tried backend.Attempt // kept here so the picker's Accepter does not escape per request
+	breq  balance.Request
+	env   rules.Request
+	res   rules.Result
+	out   []byte // outgoing heads
+	id    []byte // request ID
 
 	// Per request.
 	host, path, query []byte
@@ -70,7 +89,7 @@ func (p *Proxy) session(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		s.r = h1.NewReader(&s.cc, p.opts.HeadSize)
 	}
 	s.ctx, s.fe, s.tls = ctx, fe, tls
-	s.cc = timedConn{Conn: c, read: fe.TimeoutClient, write: fe.TimeoutClient}
+	s.cc.reset(c, fe.TimeoutClient, fe.TimeoutClient)
 	s.r.Reset(&s.cc)
 	s.src = addrOf(c.RemoteAddr())
 	s.srcStr = s.src.String()

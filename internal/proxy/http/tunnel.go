@@ -16,7 +16,7 @@ func (s *session) tunnel(uc *upConn) {
 			uc.c.Close()
 		})
 	}
-	up := &timedConn{Conn: uc.c, read: s.fe.TimeoutServer, write: s.fe.TimeoutServer}
+	up := &uc.tc
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

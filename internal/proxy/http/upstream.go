@@ -13,6 +13,7 @@ import (
 // upConn is one connection to a server, with its response reader.
 type upConn struct {
 	c     net.Conn
+	tc    timedConn // c with the current exchange's timeouts; r reads through it
 	r     *h1.Reader
 	idle  time.Time // when it went back to the pool
 	reuse int       // requests it has carried before the current one
@@ -65,7 +66,10 @@ func (u *upstreams) get(ctx context.Context, srv *backend.Server, timeout, idleT
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return &upConn{c: c, r: h1.NewReader(c, u.headSize)}, false, nil
+	uc = &upConn{c: c}
+	uc.tc.reset(c, 0, 0)
+	uc.r = h1.NewReader(&uc.tc, u.headSize)
+	return uc, false, nil
 }
 
 // put returns a connection whose exchange ended cleanly to its server's pool,
