@@ -259,17 +259,41 @@ func (p *Pool) SetAddr(s *Server, addr string) bool {
 // once. Success costs one atomic load.
 func (p *Pool) ReportConnect(s *Server, err error) {
 	if err == nil {
-		if s.State.fails.Load() != 0 {
-			s.State.fails.Store(0)
-		}
+		p.succeeded(s)
 		return
 	}
 	s.State.Counters.ConnectFails.Add(1)
+	p.failed(s, "connect failures", err.Error())
+}
+
+// ReportResponse records the outcome of an exchange with s in http mode, for
+// passive health (outlier detection): a transport error or a 5xx response is
+// a failure (why says which), anything else a success. Failures count
+// together with connect failures.
+func (p *Pool) ReportResponse(s *Server, failed bool, why string) {
+	if !failed {
+		p.succeeded(s)
+		return
+	}
+	s.State.Counters.ResponseFails.Add(1)
+	p.failed(s, "failed responses", why)
+}
+
+func (p *Pool) succeeded(s *Server) {
+	if s.State.fails.Load() != 0 {
+		s.State.fails.Store(0)
+	}
+}
+
+// failed counts one more consecutive failure of s and takes it down at
+// PassiveFall: until an active check brings it back, or, without active
+// checks, for PassiveHold.
+func (p *Pool) failed(s *Server, what, last string) {
 	n := s.State.fails.Add(1)
 	if p.opts.PassiveFall <= 0 || int(n) < p.opts.PassiveFall {
 		return
 	}
-	reason := fmt.Sprintf("%d consecutive connect failures: %v", n, err)
+	reason := fmt.Sprintf("%d consecutive %s, last: %s", n, what, last)
 	if p.SetHealth(s, false, Verdict{Check: "passive", Reason: reason}) && !p.opts.Checked {
 		p.holdDown(s)
 	}

@@ -42,11 +42,12 @@ func (a Admin) String() string {
 
 // Counters are a server's cumulative counts. All fields are atomics.
 type Counters struct {
-	Conns        atomic.Uint64 // connections (or requests) sent to the server
-	ConnectFails atomic.Uint64 // failed connection attempts
-	QueueTimeout atomic.Uint64 // clients that gave up waiting for a slot
-	BytesIn      atomic.Uint64 // bytes from client to server
-	BytesOut     atomic.Uint64 // bytes from server to client
+	Conns         atomic.Uint64 // connections (or requests) sent to the server
+	ConnectFails  atomic.Uint64 // failed connection attempts
+	ResponseFails atomic.Uint64 // http: transport errors and 5xx responses
+	QueueTimeout  atomic.Uint64 // clients that gave up waiting for a slot
+	BytesIn       atomic.Uint64 // bytes from client to server
+	BytesOut      atomic.Uint64 // bytes from server to client
 }
 
 // State is a server's long-lived runtime state, shared by every snapshot that
@@ -131,3 +132,6 @@ func (s *Server) Release() {
 	s.State.Load.Dec()
 	s.pool.wakeOne()
 }
+
+// Pool returns the pool s belongs to.
+func (s *Server) Pool() *Pool { return s.pool }

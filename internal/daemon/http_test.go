@@ -435,3 +435,50 @@ func TestHTTPAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPOutlierEjection: consecutive 5xx answers take a server out of
+// rotation at once; without an active check it returns after the hold.
+func TestHTTPOutlierEjection(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	bad := startHTTP(t, "bad", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "bad")
+	})
+	good := startHTTP(t, "good", nil)
+	yaml := httpYAML("", "  - name: app\n    passive: {fall: 3, hold: 300ms}\n    servers:\n      - {name: bad, addr_port: "+bad.addr()+"}\n      - {name: good, addr_port: "+good.addr()+"}\n")
+	d, logs := start(t, yaml)
+	url := "http://" + frontAddr(t, d, "web") + "/"
+	cl := client()
+	statuses := map[int]int{}
+	for range 6 {
+		resp, _ := get(t, cl, url)
+		statuses[resp.StatusCode]++
+	}
+	// Round robin sends 3 of the first 6 to bad: 3 × 500, then it is out.
+	if statuses[500] != 3 {
+		t.Errorf("statuses %v, want exactly 3 × 500 before ejection", statuses)
+	}
+	for range 6 {
+		if resp, body := get(t, cl, url); resp.StatusCode != 200 || body != "good\n" {
+			t.Fatalf("after ejection got %d %q", resp.StatusCode, body)
+		}
+	}
+	if !strings.Contains(logs.String(), `reason="3 consecutive failed responses, last: status 500"`) {
+		t.Errorf("ejection not logged:\n%s", logs)
+	}
+	failing.Store(false)
+	srv := d.Snapshot().Backends["app"].Pool.Servers()[0]
+	waitFor(t, "bad back after the hold", func() bool { return srv.State.Up() })
+	seen := map[string]int{}
+	for range 4 {
+		_, body := get(t, cl, url)
+		seen[body]++
+	}
+	if seen["bad\n"] != 2 {
+		t.Errorf("after the hold: %v, want bad back in rotation", seen)
+	}
+}

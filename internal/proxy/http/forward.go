@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
@@ -152,7 +153,15 @@ func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts,
 	}
 	resp, out := s.readResponse(uc, reused && !hasBody)
 	if resp == nil {
+		if out != retryable || !reused {
+			srv.Pool().ReportResponse(srv, true, "no response")
+		}
 		return out, false
+	}
+	if resp.Status >= 500 {
+		srv.Pool().ReportResponse(srv, true, "status "+strconv.Itoa(resp.Status))
+	} else {
+		srv.Pool().ReportResponse(srv, false, "")
 	}
 	now := time.Now()
 	srv.State.Load.Observe(int64(now.Sub(sent)), now.UnixNano())
