@@ -150,6 +150,7 @@ func frontendFields(f *Frontend) fields {
 			}
 		},
 		"forwarded":     boolean(&f.Forwarded),
+		"h2c":           boolean(&f.H2C),
 		"server_header": str(&f.ServerHeader),
 	}
 }
@@ -270,6 +271,7 @@ func backendFields(b *Backend) fields {
 				b.Retries = &n
 			}
 		},
+		"proto": enum("proto", []string{"h1", "h2c"}, func(s string) { b.Proto = s }),
 		"pool": func(d *decoder, v *yaml.Node, p string) {
 			d.mapping(v, p, fields{
 				"max_idle":     nonNegative(&b.Pool.MaxIdle),

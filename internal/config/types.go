@@ -109,6 +109,10 @@ type Frontend struct {
 	// ServerHeader replaces the servers' Server header in responses;
 	// "hide" removes it; "" leaves it alone (http mode).
 	ServerHeader string `yaml:"server_header"`
+	// H2C accepts HTTP/2 without TLS from clients that know in advance the
+	// frontend speaks it ("prior knowledge", as gRPC clients do), beside
+	// HTTP/1.1 on the same address (http mode).
+	H2C bool `yaml:"h2c"`
 	// Pos is where the frontend starts in the file, for messages.
 	Pos Pos `yaml:"-"`
 }
@@ -191,6 +195,9 @@ type Backend struct {
 	TimeoutQueue   Duration `yaml:"timeout_queue"`
 	// Retries overrides the frontend's retries when not nil.
 	Retries *int `yaml:"retries"`
+	// Proto is the protocol spoken to the servers in http mode: "h1"
+	// (HTTP/1.1, default) or "h2c" (HTTP/2 without TLS, e.g. gRPC).
+	Proto string `yaml:"proto"`
 	// Pool tunes the idle connections kept to each server (http mode).
 	Pool Pool `yaml:"pool"`
 	Pos  Pos  `yaml:"-"`
