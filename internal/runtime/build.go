@@ -87,7 +87,7 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 		}
 		if fc.Mode == config.ModeHTTP {
 			fe.Backends = snap.Backends
-			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader}
+			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader, H2C: fc.H2C}
 			if fc.ServerHeader == "hide" {
 				fe.HTTP.ServerHeader = "-"
 			}
@@ -160,7 +160,7 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 		Name: bc.Name, Pool: pool,
 		TimeoutConnect: bc.TimeoutConnect.D(), TimeoutServer: bc.TimeoutServer.D(),
 		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries, Key: bc.Balance.Key,
-		MaxIdle: bc.Pool.MaxIdle, IdleTimeout: bc.Pool.IdleTimeout.D(),
+		MaxIdle: bc.Pool.MaxIdle, IdleTimeout: bc.Pool.IdleTimeout.D(), Proto: bc.Proto,
 	}, nil
 }
 

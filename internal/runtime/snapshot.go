@@ -64,6 +64,8 @@ type HTTPSettings struct {
 	// ServerHeader, when set, replaces the servers' Server header; "-"
 	// removes it.
 	ServerHeader string
+	// H2C accepts HTTP/2 with prior knowledge (cleartext) beside HTTP/1.1.
+	H2C bool
 }
 
 // FrontendCounters are a frontend's cumulative counts.
@@ -93,6 +95,9 @@ type Backend struct {
 	// Key is the request attribute hashing algorithms hash: "src", "uri",
 	// "header:NAME" or "cookie:NAME".
 	Key string
+	// Proto is how http mode talks to the servers: "" (HTTP/1.1) or "h2c"
+	// (HTTP/2 without TLS, e.g. for gRPC).
+	Proto string
 	// MaxIdle and IdleTimeout bound the idle keep-alive connections kept
 	// to each server (http mode).
 	MaxIdle     int

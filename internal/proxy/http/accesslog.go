@@ -73,13 +73,23 @@ func (l *AccessLog) Close() {
 
 // logRequest formats the current request's line and queues it.
 func (s *session) logRequest() {
-	l := s.p.access
-	if l == nil || s.log.start.IsZero() {
+	if s.p.access == nil || s.log.start.IsZero() {
 		return
 	}
+	s.p.access.write(&s.log, logFields{client: s.srcStr, frontend: s.fe.Name,
+		method: s.req.Method, host: s.host, path: s.path, id: s.id})
+}
+
+// logFields are the request's own words in a log line.
+type logFields struct {
+	client, frontend       string
+	method, host, path, id []byte
+}
+
+// write formats one line and queues it for the writer.
+func (l *AccessLog) write(e *logEntry, f logFields) {
 	bp := l.bufs.Get().(*[]byte)
 	b := (*bp)[:0]
-	e := &s.log
 	total := time.Since(e.start)
 	field := func(k string) {
 		if l.json {
@@ -126,13 +136,13 @@ func (s *session) logRequest() {
 	if l.json {
 		b = append(b, '"')
 	}
-	str("client", []byte(s.srcStr))
-	str("frontend", []byte(s.fe.Name))
+	str("client", []byte(f.client))
+	str("frontend", []byte(f.frontend))
 	str("backend", []byte(e.backend))
 	str("server", []byte(e.server))
-	str("method", s.req.Method)
-	str("host", s.host)
-	str("path", s.path)
+	str("method", f.method)
+	str("host", f.host)
+	str("path", f.path)
 	num("status", int64(e.status))
 	num("bytes_in", e.bytesIn)
 	num("bytes_out", e.bytesOut)
@@ -140,7 +150,7 @@ func (s *session) logRequest() {
 	ms("connect_ms", e.connect)
 	ms("response_ms", e.response)
 	ms("total_ms", total)
-	str("request_id", s.id)
+	str("request_id", f.id)
 	num("retries", int64(e.retries))
 	if l.json {
 		b = append(b, '}')

@@ -36,6 +36,8 @@ func statusText(code int) string {
 		return "URI Too Long"
 	case 429:
 		return "Too Many Requests"
+	case 499:
+		return "Client Closed Request"
 	case 431:
 		return "Request Header Fields Too Large"
 	case 500:
@@ -66,29 +68,7 @@ func (s *session) fail(code int, msg string) {
 		s.fe.Counters.Errors.Add(1)
 	}
 	s.discardBody()
-	var body []byte
-	ctype := "text/html; charset=utf-8"
-	if bytes.Contains(s.req.Header("Accept"), []byte("application/json")) {
-		ctype = "application/json"
-		body = append(body, `{"status":`...)
-		body = strconv.AppendInt(body, int64(code), 10)
-		body = append(body, `,"error":`...)
-		body = strconv.AppendQuote(body, msg)
-		body = append(body, "}\n"...)
-	} else {
-		t := statusText(code)
-		body = append(body, "<!DOCTYPE html>\n<html><head><title>"...)
-		body = strconv.AppendInt(body, int64(code), 10)
-		body = append(body, ' ')
-		body = append(body, t...)
-		body = append(body, "</title></head><body><h1>"...)
-		body = strconv.AppendInt(body, int64(code), 10)
-		body = append(body, ' ')
-		body = append(body, t...)
-		body = append(body, "</h1><p>"...)
-		body = append(body, msg...) // fulcrum's own text, no markup
-		body = append(body, "</p></body></html>\n"...)
-	}
+	ctype, body := errorBody(code, msg, s.req.Header("Accept"))
 	extra := ""
 	if code == 503 {
 		extra = "Retry-After: 1\r\n"
@@ -97,6 +77,30 @@ func (s *session) fail(code int, msg string) {
 		s.closeAfter = true
 	}
 	s.local(code, ctype, extra, body)
+}
+
+// errorBody is the body of an error fulcrum answers itself: JSON when the
+// client accepts it, a short HTML page otherwise.
+func errorBody(code int, msg string, accept []byte) (ctype string, body []byte) {
+	if bytes.Contains(accept, []byte("application/json")) {
+		body = append(body, `{"status":`...)
+		body = strconv.AppendInt(body, int64(code), 10)
+		body = append(body, `,"error":`...)
+		body = strconv.AppendQuote(body, msg)
+		return "application/json", append(body, "}\n"...)
+	}
+	t := statusText(code)
+	body = append(body, "<!DOCTYPE html>\n<html><head><title>"...)
+	body = strconv.AppendInt(body, int64(code), 10)
+	body = append(body, ' ')
+	body = append(body, t...)
+	body = append(body, "</title></head><body><h1>"...)
+	body = strconv.AppendInt(body, int64(code), 10)
+	body = append(body, ' ')
+	body = append(body, t...)
+	body = append(body, "</h1><p>"...)
+	body = append(body, msg...) // fulcrum's own text, no markup
+	return "text/html; charset=utf-8", append(body, "</p></body></html>\n"...)
 }
 
 // redirect answers a redirect rule.

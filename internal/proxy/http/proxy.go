@@ -32,6 +32,7 @@ type Proxy struct {
 	opts   Options
 	up     upstreams
 	access *AccessLog
+	h2     h2
 
 	idPrefix uint64
 	idSeq    atomic.Uint64
@@ -76,6 +77,10 @@ func (p *Proxy) Close() {
 	close(p.stop)
 	p.wg.Wait()
 	p.up.closeAll()
+	if p.h2.h1 != nil {
+		p.h2.h1.CloseIdleConnections()
+		p.h2.h2c.CloseIdleConnections()
+	}
 }
 
 // Serve handles one client connection of fe until it closes, and closes

@@ -116,11 +116,23 @@ func addrOf(a net.Addr) netip.Addr {
 
 // serve reads and answers requests until the connection ends.
 func (s *session) serve() {
-	for {
+	for first := true; ; first = false {
 		err := s.r.ReadRequest(&s.req)
 		if err != nil {
 			var he *h1.Error
 			switch {
+			case errors.As(err, &he) && first && s.fe.HTTP.H2C:
+				// HTTP/2 with prior knowledge starts with a preface that
+				// is no HTTP/1.1 request.
+				pre, ok := s.takePreface()
+				if ok {
+					s.p.serveH2(s.ctx, &prefixConn{Conn: s.cc.Conn, pre: pre}, s.fe, s.tls)
+					return
+				}
+				s.begin()
+				s.closeAfter = true
+				s.fail(he.Status, he.Msg)
+				s.logRequest()
 			case errors.As(err, &he):
 				s.begin()
 				s.closeAfter = true

@@ -1,0 +1,472 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	nethttp "net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/rules"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// HTTP/2 is served by golang.org/x/net/http2 and forwarded with
+// httputil.ReverseProxy over fulcrum's own RoundTripper, which picks the
+// server, retries and reports health exactly as the HTTP/1.1 path does.
+// Streams, flow control and trailers (gRPC) are x/net's; HTTP/2 requests go
+// to servers over HTTP/1.1 or, for backends with proto h2c, HTTP/2.
+
+var h2Preface = []byte(http2.ClientPreface)
+
+// prefixConn replays bytes already read from a connection before reading
+// on from it.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// takePreface returns the bytes buffered on a connection whose first
+// request failed to parse, if they are (the start of) the HTTP/2 client
+// preface.
+func (s *session) takePreface() ([]byte, bool) {
+	n := s.r.Buffered()
+	if n == 0 {
+		return nil, false
+	}
+	pre := make([]byte, n)
+	io.ReadFull(s.r, pre)
+	m := min(len(pre), len(h2Preface))
+	return pre, bytes.Equal(pre[:m], h2Preface[:m])
+}
+
+// h2 holds what every HTTP/2 connection of a Proxy shares.
+type h2 struct {
+	once   sync.Once
+	h1     *nethttp.Transport // to HTTP/1.1 servers
+	h2c    *http2.Transport   // to servers with proto h2c
+	dialer net.Dialer
+}
+
+func (p *Proxy) h2init() {
+	p.h2.once.Do(func() {
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: connectTimeout(ctx)}
+			return d.DialContext(ctx, network, addr)
+		}
+		p.h2.h1 = &nethttp.Transport{
+			DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
+			DisableCompression: true, Proxy: nil,
+		}
+		p.h2.h2c = &http2.Transport{
+			AllowHTTP: true, DisableCompression: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return dial(ctx, network, addr)
+			},
+		}
+	})
+}
+
+type connectTimeoutKey struct{}
+
+func connectTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok && d > 0 {
+		return d
+	}
+	return 5 * time.Second
+}
+
+// serveH2 serves an HTTP/2 connection until it ends.
+func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, tls bool) {
+	p.h2init()
+	h := &h2Handler{p: p, fe: fe, tls: tls, src: addrOf(c.RemoteAddr()), port: portOf(c.LocalAddr())}
+	h.srcStr = h.src.String()
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:        h.rewrite,
+		Transport:      h,
+		FlushInterval:  -1,
+		ErrorHandler:   h.error,
+		ModifyResponse: h.modifyResponse,
+		ErrorLog:       nil,
+	}
+	srv := &http2.Server{IdleTimeout: fe.TimeoutClient, MaxConcurrentStreams: 250}
+	srv.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: h})
+}
+
+// h2Handler proxies the streams of one HTTP/2 connection.
+type h2Handler struct {
+	p      *Proxy
+	fe     *runtime.Frontend
+	tls    bool
+	src    netip.Addr
+	srcStr string
+	port   int
+	rp     *httputil.ReverseProxy
+}
+
+// h2call is one request's state, carried in its context.
+type h2call struct {
+	be    *runtime.Backend
+	to    runtime.Timeouts
+	res   rules.Result
+	id    string
+	log   logEntry
+	srv   *backend.Server
+	fail  int // status of an error fulcrum answers itself
+	fmsg  string
+	start time.Time
+}
+
+type h2callKey struct{}
+
+// headerGetter exposes a net/http request to the rules.
+type headerGetter struct{ r *nethttp.Request }
+
+func (g headerGetter) Header(name string) string { return g.r.Header.Get(name) }
+func (g headerGetter) Cookie(name string) string {
+	if c, err := g.r.Cookie(name); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
+	h.fe.Counters.Requests.Add(1)
+	call := &h2call{be: h.fe.Backend, start: time.Now()}
+	call.log.start = call.start
+	if name := h.fe.HTTP.RequestID; name != "" {
+		if call.id = r.Header.Get(name); call.id == "" || len(call.id) > 128 {
+			call.id = string(h.p.requestID(nil))
+		}
+	}
+	if h.fe.Rules != nil {
+		scheme := "http"
+		if h.tls {
+			scheme = "https"
+		}
+		env := rules.Request{Scheme: scheme, Host: hostOnly(r.Host), Port: h.port, Method: r.Method,
+			URI: r.URL.RequestURI(), Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Src: h.src, Headers: headerGetter{r}}
+		if err := h.fe.Rules.Eval(&env, &call.res, randFloat()); err != nil {
+			h.p.log.Debug("rule evaluation failed", "frontend", h.fe.Name, "err", err)
+		}
+		switch {
+		case call.res.Redirect != "":
+			code := call.res.RedirectCode
+			if code == 0 {
+				code = 302
+			}
+			w.Header().Set("Location", call.res.Redirect)
+			h.setResponseHeaders(w.Header(), call)
+			w.WriteHeader(code)
+			call.log.status = code
+			h.logRequest(r, call)
+			return
+		case call.res.Deny != nil:
+			h.setResponseHeaders(w.Header(), call)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(call.res.Deny.Status)
+			io.WriteString(w, call.res.Deny.Body)
+			call.log.status = call.res.Deny.Status
+			h.logRequest(r, call)
+			return
+		case call.res.Backend != "":
+			if b := h.fe.Backends[call.res.Backend]; b != nil {
+				call.be = b
+			}
+		}
+	}
+	if call.be == nil {
+		h.writeError(w, r, call, 503, "no backend for this request")
+		return
+	}
+	call.to = runtime.Effective(h.fe, call.be)
+	call.log.backend = call.be.Name
+	sw := &statusWriter{ResponseWriter: w}
+	h.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), h2callKey{}, call)))
+	if call.log.status == 0 {
+		call.log.status = sw.status
+	}
+	call.log.bytesOut = sw.n
+	h.logRequest(r, call)
+}
+
+// rewrite prepares the request for the server (ReverseProxy has removed
+// hop-by-hop and X-Forwarded-* headers already).
+func (h *h2Handler) rewrite(pr *httputil.ProxyRequest) {
+	call := pr.In.Context().Value(h2callKey{}).(*h2call)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = pr.In.Host // replaced by the picked server's address
+	pr.Out.Host = pr.In.Host
+	if call.res.PathPrefix != "" {
+		pr.Out.URL.Path = call.res.PathPrefix + pr.Out.URL.Path
+		if pr.Out.URL.RawPath != "" {
+			pr.Out.URL.RawPath = call.res.PathPrefix + pr.Out.URL.RawPath
+		}
+	}
+	pr.SetXForwarded()
+	if h.fe.HTTP.Forwarded {
+		fwd := "for=" + h.srcStr
+		if h.src.Is6() {
+			fwd = `for="[` + h.srcStr + `]"`
+		}
+		fwd += ";proto=" + pr.Out.Header.Get("X-Forwarded-Proto") + `;host="` + pr.In.Host + `"`
+		if prior := pr.In.Header.Values("Forwarded"); len(prior) > 0 {
+			fwd = joinComma(prior) + ", " + fwd
+		}
+		pr.Out.Header.Set("Forwarded", fwd)
+	}
+	if name := h.fe.HTTP.RequestID; name != "" {
+		pr.Out.Header.Set(name, call.id)
+	}
+	for _, d := range call.res.DelHeader {
+		pr.Out.Header.Del(d)
+	}
+	for _, s := range call.res.SetHeader {
+		pr.Out.Header.Set(s.Name, s.Value)
+	}
+}
+
+func joinComma(v []string) string {
+	var b bytes.Buffer
+	for i, s := range v {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// RoundTrip picks a server and sends the request, retrying on another
+// server after a failed connect (or, for a replayable request, any failure
+// before the response).
+func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
+	call := req.Context().Value(h2callKey{}).(*h2call)
+	be, to := call.be, call.to
+	rt := nethttp.RoundTripper(h.p.h2.h1)
+	if be.Proto == "h2c" {
+		rt = h.p.h2.h2c
+	}
+	replayable := (req.Body == nil || req.Body == nethttp.NoBody) && isIdempotent(req.Method)
+	var a backend.Attempt
+	breq := balance.Request{Client: h.src, Hash: h.hashKey(req, be)}
+	ctx := context.WithValue(req.Context(), connectTimeoutKey{}, to.Connect)
+	queued := time.Now()
+	var lastErr error
+	for try := 0; try <= to.Retries; try++ {
+		srv, err := be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+		if errors.Is(err, backend.ErrNoServer) && try > 0 {
+			a.Reset()
+			srv, err = be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+		}
+		if err != nil {
+			if lastErr != nil {
+				break
+			}
+			call.fail, call.fmsg = 503, "no server is available to handle this request"
+			if errors.Is(err, backend.ErrQueueTimeout) {
+				call.fmsg = "every server is busy"
+			}
+			return nil, err
+		}
+		call.log.queue += time.Since(queued)
+		call.log.server, call.log.retries, call.srv = srv.Name(), try, srv
+		out := req.Clone(ctx)
+		out.URL.Host = srv.State.Addr()
+		began := time.Now()
+		// The response head must come within timeout_server.
+		rctx, cancel := context.WithCancelCause(ctx)
+		timer := time.AfterFunc(to.Server, func() { cancel(errServerTimeout) })
+		resp, err := rt.RoundTrip(out.WithContext(rctx))
+		if !timer.Stop() && err != nil {
+			err = errServerTimeout
+		}
+		if err != nil {
+			cancel(nil)
+			srv.Release()
+			var op *net.OpError
+			dialErr := errors.As(err, &op) && op.Op == "dial"
+			if dialErr {
+				be.Pool.ReportConnect(srv, err)
+			} else {
+				be.Pool.ReportResponse(srv, true, err.Error())
+			}
+			lastErr = err
+			if errors.Is(err, errServerTimeout) || !(dialErr || replayable) {
+				break
+			}
+			queued = time.Now()
+			continue
+		}
+		now := time.Now()
+		srv.State.Load.Observe(int64(now.Sub(began)), now.UnixNano())
+		call.log.response = now.Sub(began)
+		be.Pool.ReportResponse(srv, resp.StatusCode >= 500, "status "+strconv.Itoa(resp.StatusCode))
+		resp.Body = &releaseBody{ReadCloser: resp.Body, srv: srv, cancel: cancel}
+		return resp, nil
+	}
+	switch {
+	case errors.Is(lastErr, errServerTimeout):
+		call.fail, call.fmsg = 504, "the server did not answer in time"
+	default:
+		call.fail, call.fmsg = 502, "the server could not be reached"
+	}
+	return nil, lastErr
+}
+
+var errServerTimeout = errors.New("timeout_server elapsed before the response")
+
+func isIdempotent(m string) bool {
+	switch m {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+func (h *h2Handler) hashKey(r *nethttp.Request, be *runtime.Backend) uint64 {
+	switch k := be.Key; {
+	case k == "" || k == "src":
+		return balance.HashAddr(h.src)
+	case k == "uri":
+		return balance.HashString(r.URL.RequestURI())
+	case len(k) > 7 && k[:7] == "header:":
+		if v := r.Header.Get(k[7:]); v != "" {
+			return balance.HashString(v)
+		}
+	case len(k) > 7 && k[:7] == "cookie:":
+		if c, err := r.Cookie(k[7:]); err == nil && c.Value != "" {
+			return balance.HashString(c.Value)
+		}
+	}
+	return 0
+}
+
+// releaseBody gives the server's slot back when the response body is done.
+type releaseBody struct {
+	io.ReadCloser
+	srv    *backend.Server
+	cancel context.CancelCauseFunc
+	once   sync.Once
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() {
+		b.cancel(nil)
+		b.srv.Release()
+	})
+	return err
+}
+
+func (h *h2Handler) modifyResponse(resp *nethttp.Response) error {
+	call := resp.Request.Context().Value(h2callKey{}).(*h2call)
+	h.setResponseHeaders(resp.Header, call)
+	return nil
+}
+
+func (h *h2Handler) setResponseHeaders(hdr nethttp.Header, call *h2call) {
+	if sh := h.fe.HTTP.ServerHeader; sh != "" {
+		hdr.Del("Server")
+		if sh != "-" {
+			hdr.Set("Server", sh)
+		}
+	}
+	for _, d := range call.res.DelResponseHeader {
+		hdr.Del(d)
+	}
+	for _, s := range call.res.SetResponseHeader {
+		hdr.Set(s.Name, s.Value)
+	}
+}
+
+// error answers a request no server answered.
+func (h *h2Handler) error(w nethttp.ResponseWriter, r *nethttp.Request, err error) {
+	call := r.Context().Value(h2callKey{}).(*h2call)
+	code, msg := call.fail, call.fmsg
+	if code == 0 {
+		code, msg = 502, "the server failed"
+		if errors.Is(err, context.Canceled) {
+			code, msg = 499, "the client went away"
+		}
+	}
+	h.writeError(w, r, call, code, msg)
+}
+
+func (h *h2Handler) writeError(w nethttp.ResponseWriter, r *nethttp.Request, call *h2call, code int, msg string) {
+	if code >= 500 {
+		h.fe.Counters.Errors.Add(1)
+	}
+	ctype, body := errorBody(code, msg, []byte(r.Header.Get("Accept")))
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if code == 503 {
+		w.Header().Set("Retry-After", "1")
+	}
+	h.setResponseHeaders(w.Header(), call)
+	w.WriteHeader(code)
+	w.Write(body)
+	call.log.status = code
+}
+
+// statusWriter remembers the status and counts the body bytes written.
+type statusWriter struct {
+	nethttp.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(nethttp.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the stream (for trailers and
+// flushing).
+func (w *statusWriter) Unwrap() nethttp.ResponseWriter { return w.ResponseWriter }
+
+// logRequest writes the access log line of an HTTP/2 request.
+func (h *h2Handler) logRequest(r *nethttp.Request, call *h2call) {
+	if h.p.access == nil {
+		return
+	}
+	h.p.access.write(&call.log, logFields{client: h.srcStr, frontend: h.fe.Name,
+		method: []byte(r.Method), host: []byte(r.Host), path: []byte(r.URL.EscapedPath()), id: []byte(call.id)})
+}
