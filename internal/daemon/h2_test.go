@@ -2,32 +2,22 @@ package daemon
 
 import (
 	"bufio"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 )
 
 // h2cClient speaks HTTP/2 without TLS, with prior knowledge.
 func h2cClient() *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
 	return &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http2.Transport{
-			AllowHTTP: true,
-			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			},
-		},
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{Protocols: &p},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -106,7 +96,11 @@ func grpcLikeServer(t *testing.T) *httpServer {
 		w.Header().Set("Grpc-Status", "0")
 		w.Header().Set("Grpc-Message", fmt.Sprintf("%d messages", n))
 	})
-	s.Server = httptest.NewUnstartedServer(h2c.NewHandler(h, &http2.Server{}))
+	s.Server = httptest.NewUnstartedServer(h)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	s.Server.Config.Protocols = &p
 	s.Start()
 	t.Cleanup(s.Close)
 	return s

@@ -3,9 +3,9 @@ package http
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	nethttp "net/http"
 	"net/http/httputil"
@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/net/http2"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
@@ -28,7 +26,8 @@ import (
 // Streams, flow control and trailers (gRPC) are x/net's; HTTP/2 requests go
 // to servers over HTTP/1.1 or, for backends with proto h2c, HTTP/2.
 
-var h2Preface = []byte(http2.ClientPreface)
+// h2Preface starts every HTTP/2 connection (RFC 9113, 3.4).
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 // prefixConn replays bytes already read from a connection before reading
 // on from it.
@@ -62,10 +61,9 @@ func (s *session) takePreface() ([]byte, bool) {
 
 // h2 holds what every HTTP/2 connection of a Proxy shares.
 type h2 struct {
-	once   sync.Once
-	h1     *nethttp.Transport // to HTTP/1.1 servers
-	h2c    *http2.Transport   // to servers with proto h2c
-	dialer net.Dialer
+	once sync.Once
+	h1   *nethttp.Transport // to HTTP/1.1 servers
+	h2c  *nethttp.Transport // to servers with proto h2c
 }
 
 func (p *Proxy) h2init() {
@@ -74,18 +72,44 @@ func (p *Proxy) h2init() {
 			d := net.Dialer{Timeout: connectTimeout(ctx)}
 			return d.DialContext(ctx, network, addr)
 		}
+		var h1, h2c nethttp.Protocols
+		h1.SetHTTP1(true)
+		h2c.SetUnencryptedHTTP2(true)
 		p.h2.h1 = &nethttp.Transport{
 			DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
-			DisableCompression: true, Proxy: nil,
+			DisableCompression: true, Protocols: &h1,
 		}
-		p.h2.h2c = &http2.Transport{
-			AllowHTTP: true, DisableCompression: true,
-			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-				return dial(ctx, network, addr)
-			},
+		p.h2.h2c = &nethttp.Transport{
+			DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
+			DisableCompression: true, Protocols: &h2c,
 		}
 	})
 }
+
+// oneConnListener hands one connection to an http.Server, then blocks
+// Accept until that connection is over, so Serve returns with it.
+type oneConnListener struct {
+	c     net.Conn
+	taken bool
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	if !l.taken {
+		l.taken = true
+		return l.c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *oneConnListener) Addr() net.Addr { return l.c.LocalAddr() }
 
 type connectTimeoutKey struct{}
 
@@ -109,8 +133,26 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		ModifyResponse: h.modifyResponse,
 		ErrorLog:       nil,
 	}
-	srv := &http2.Server{IdleTimeout: fe.TimeoutClient, MaxConcurrentStreams: 250}
-	srv.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: h})
+	var protos nethttp.Protocols
+	if tls {
+		protos.SetHTTP2(true)
+	} else {
+		protos.SetUnencryptedHTTP2(true) // the connection began with the preface
+	}
+	l := &oneConnListener{c: c, done: make(chan struct{})}
+	srv := &nethttp.Server{
+		Handler: h, Protocols: &protos, IdleTimeout: fe.TimeoutClient,
+		ReadHeaderTimeout: fe.TimeoutClient,
+		HTTP2:             &nethttp.HTTP2Config{MaxConcurrentStreams: 250},
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnState: func(_ net.Conn, st nethttp.ConnState) {
+			if st == nethttp.StateClosed || st == nethttp.StateHijacked {
+				l.Close()
+			}
+		},
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	srv.Serve(l)
 }
 
 // h2Handler proxies the streams of one HTTP/2 connection.
