@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -481,4 +482,142 @@ func TestHTTPOutlierEjection(t *testing.T) {
 	if seen["bad\n"] != 2 {
 		t.Errorf("after the hold: %v, want bad back in rotation", seen)
 	}
+}
+
+// TestHTTPCanarySplit sends 10,000 requests through a 95/5 weighted
+// use_backend: the split is within ±2 percentage points.
+func TestHTTPCanarySplit(t *testing.T) {
+	v1, v2 := startHTTP(t, "v1", nil), startHTTP(t, "v2", nil)
+	rules := `    http_condition:
+      - when: "path startsWith '/'"
+        use_backend: [{name: app, weight: 95}, {name: canary, weight: 5}]
+`
+	d, _ := start(t, httpYAML(rules, serversYAML("app", "roundrobin", v1)+serversYAML("canary", "roundrobin", v2)))
+	addr := frontAddr(t, d, "web")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Pipelined raw requests on one connection, to keep 10,000 quick.
+	br := bufio.NewReader(c)
+	const n = 10000
+	go func() {
+		bw := bufio.NewWriter(c)
+		for range n {
+			bw.WriteString("GET /x HTTP/1.1\r\nHost: shop\r\n\r\n")
+		}
+		bw.Flush()
+	}()
+	got := map[string]int{}
+	for range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got[strings.TrimSpace(string(body))]++
+	}
+	share := float64(got["v2"]) / n * 100
+	if share < 3 || share > 7 {
+		t.Errorf("canary got %.2f%% (%v), want 5%% ± 2", share, got)
+	}
+}
+
+// TestHTTPHashKeys: hash and consistent balancing on URI, header and cookie
+// keep equal keys on one server and spread different ones.
+func TestHTTPHashKeys(t *testing.T) {
+	a, b, c := startHTTP(t, "a", nil), startHTTP(t, "b", nil), startHTTP(t, "c", nil)
+	for _, tc := range []struct {
+		balance string
+		req     func(i int) []string // path and headers of request i
+	}{
+		{"{algorithm: hash, key: uri}", func(i int) []string { return []string{fmt.Sprintf("/item/%d", i)} }},
+		{"{algorithm: consistent, key: 'header:X-User'}", func(i int) []string { return []string{"/", "X-User", fmt.Sprintf("user-%d", i)} }},
+		{"{algorithm: consistent, key: 'cookie:session'}", func(i int) []string { return []string{"/", "Cookie", fmt.Sprintf("theme=dark; session=s%d", i)} }},
+	} {
+		t.Run(tc.balance, func(t *testing.T) {
+			d, _ := start(t, httpYAML("", serversYAML("app", tc.balance, a, b, c)))
+			front := "http://" + frontAddr(t, d, "web")
+			cl := client()
+			spread := map[string]bool{}
+			for i := range 30 {
+				r := tc.req(i)
+				_, first := get(t, cl, front+r[0], r[1:]...)
+				spread[first] = true
+				for range 2 {
+					if _, again := get(t, cl, front+r[0], r[1:]...); again != first {
+						t.Fatalf("key %d went to %q then %q", i, first, again)
+					}
+				}
+			}
+			if len(spread) < 2 {
+				t.Errorf("30 keys all went to %v", spread)
+			}
+		})
+	}
+}
+
+// TestHTTPLargeUploadBoundedMemory streams 1 GiB through the proxy and
+// checks the process's heap stays small: bodies are streamed, never
+// buffered.
+func TestHTTPLargeUploadBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 GiB transfer")
+	}
+	var received atomic.Int64
+	srv := startHTTP(t, "sink", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Store(n)
+		fmt.Fprint(w, n)
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	const size = 1 << 30
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	body := io.LimitReader(zeros{}, size)
+	req, _ := http.NewRequest("POST", "http://"+frontAddr(t, d, "web")+"/upload", body)
+	req.ContentLength = size
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(out) != fmt.Sprint(size) || received.Load() != size {
+		t.Fatalf("server got %s bytes, want %d", out, size)
+	}
+	// Client, proxy and server all run in this process; 64 MiB is far
+	// below the 1 GiB that buffering would take.
+	if p := peak.Load(); p > 64<<20 {
+		t.Errorf("heap in use peaked at %d MiB while streaming 1 GiB", p>>20)
+	}
+	t.Logf("heap peak %d MiB", peak.Load()>>20)
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
