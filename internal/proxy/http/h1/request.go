@@ -6,6 +6,8 @@ import "bytes"
 // parsed from. A Request may be reused: ParseRequest resets it and keeps the
 // capacity of Headers.
 type Request struct {
+	// Method and Target are the request line's method (a token, case kept)
+	// and request-target, as received.
 	Method, Target []byte
 	// Minor is the minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
 	Minor int
