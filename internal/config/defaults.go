@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 )
 
 // Fulcrum's built-in defaults: the value a key takes when neither the file
@@ -58,6 +59,18 @@ const (
 	DefaultRequestID       = "X-Request-ID"
 	DefaultPoolMaxIdle     = 64
 	DefaultPoolIdleTimeout = Duration(60 * time.Second)
+
+	// persist, type cookie (max_age 0: a session cookie; secure false)
+	DefaultCookieName     = "SRVID"
+	DefaultCookieHTTPOnly = true
+	DefaultCookieSameSite = persist.SameSiteLax
+	DefaultCookiePath     = "/"
+	// persist, types header and source
+	DefaultPersistExpire     = Duration(30 * time.Minute)
+	DefaultPersistMaxEntries = 100000
+	// persist, type source: the whole address
+	DefaultPersistIPv4Prefix = 32
+	DefaultPersistIPv6Prefix = 128
 )
 
 // Values with a meaning of their own.
@@ -73,10 +86,33 @@ const (
 
 	KeySource = "src" // balance key: the client's address
 	KeyURI    = "uri" // balance key: the request URI (http mode)
+
+	PersistCookie = "cookie" // persistence by a cookie fulcrum inserts (http mode)
+	PersistHeader = "header" // a stick table keyed by a request header (http mode)
+	PersistSource = "source" // a stick table keyed by the client's address
 )
+
+// PersistTypes are the values persist.type accepts.
+var PersistTypes = []string{PersistCookie, PersistHeader, PersistSource}
+
+// SameSiteValues are the values persist.cookie.samesite accepts.
+var SameSiteValues = []string{persist.SameSiteLax, persist.SameSiteStrict, persist.SameSiteNone}
 
 // RedirectCodes are the statuses a redirect may use.
 var RedirectCodes = []int{301, 302, 303, 307, 308}
+
+// The retry_on conditions: the connection closed or reset before a
+// response, no response within timeout_server, or one of these statuses.
+const (
+	RetryOnEmptyResponse   = "empty-response"
+	RetryOnResponseTimeout = "response-timeout"
+)
+
+// RetryOnChoices are the values retry_on accepts.
+var RetryOnChoices = []string{RetryOnEmptyResponse, RetryOnResponseTimeout, "500", "502", "503", "504"}
+
+// DefaultRetryOn is retry_on when unset.
+var DefaultRetryOn = []string{RetryOnEmptyResponse}
 
 // TLSVersions are the names ssl.versions accepts.
 var TLSVersions = []string{"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
@@ -170,6 +206,9 @@ func (d *decoder) backendDefaults(b *Backend, p string, g *Global) {
 	if b.Balance.Algorithm == "" {
 		b.Balance.Algorithm = DefaultAlgorithm
 	}
+	if !d.has(p + ".retry_on") {
+		b.RetryOn = append([]string(nil), DefaultRetryOn...)
+	}
 	if !d.has(p + ".pool.max_idle") {
 		b.Pool.MaxIdle = DefaultPoolMaxIdle
 	}
@@ -199,6 +238,40 @@ func (d *decoder) backendDefaults(b *Backend, p string, g *Global) {
 		b.Passive.Fall = DefaultPassiveFall
 	}
 	setDuration(&b.Passive.Hold, b.Passive.Hold == 0, DefaultPassiveHold)
+	if ps := b.Persist; ps != nil {
+		d.persistDefaults(ps, p+".persist")
+	}
+}
+
+// persistDefaults fills the unset values of ps that apply to its type.
+func (d *decoder) persistDefaults(ps *Persist, p string) {
+	switch ps.Type {
+	case PersistCookie:
+		c := &ps.Cookie
+		if c.Name == "" {
+			c.Name = DefaultCookieName
+		}
+		if !d.has(p + ".cookie.httponly") {
+			c.HTTPOnly = DefaultCookieHTTPOnly
+		}
+		if c.SameSite == "" {
+			c.SameSite = DefaultCookieSameSite
+		}
+		if c.Path == "" {
+			c.Path = DefaultCookiePath
+		}
+	case PersistHeader, PersistSource:
+		setDuration(&ps.Expire, ps.Expire == 0, DefaultPersistExpire)
+		if ps.MaxEntries == 0 {
+			ps.MaxEntries = DefaultPersistMaxEntries
+		}
+		if ps.Type == PersistSource && !d.has(p+".ipv4_prefix") {
+			ps.IPv4Prefix = DefaultPersistIPv4Prefix
+		}
+		if ps.Type == PersistSource && !d.has(p+".ipv6_prefix") {
+			ps.IPv6Prefix = DefaultPersistIPv6Prefix
+		}
+	}
 }
 
 // healthDefaults fills h's unset values; zero is never valid for any of

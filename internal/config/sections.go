@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 )
 
 // This file lists, section by section, the keys valid in each mapping and
@@ -71,6 +72,19 @@ func globalFields(g *Global) fields {
 				"target": str(&g.AccessLog.Target),
 				"format": enum("format", []string{"text", "json"}, func(s string) { g.AccessLog.Format = s }),
 			})
+		},
+		"cookie_secret": func(d *decoder, v *yaml.Node, p string) {
+			s, ok := d.scalar(v, p, "a string")
+			if !ok {
+				return
+			}
+			if len(s) < persist.MinSecretLen {
+				// The secret itself is never repeated in a message.
+				d.errorf(v, p, "expected a secret of at least %d bytes, got %d; use e.g. the output of openssl rand -base64 32",
+					persist.MinSecretLen, len(s))
+				return
+			}
+			g.CookieSecret = s
 		},
 	}
 }
@@ -149,8 +163,21 @@ func frontendFields(f *Frontend) fields {
 				f.RequestID = s
 			}
 		},
-		"forwarded":     boolean(&f.Forwarded),
-		"h2c":           boolean(&f.H2C),
+		"forwarded": boolean(&f.Forwarded),
+		"h2c":       boolean(&f.H2C),
+		"error_pages": func(d *decoder, v *yaml.Node, p string) {
+			var m map[string]string
+			strMap(&m)(d, v, p)
+			f.ErrorPages = map[int]string{}
+			for k, file := range m {
+				code, err := strconv.Atoi(k)
+				if err != nil || code < 400 || code > 599 {
+					d.errorAt(join(p, k), "expected an error status from 400 to 599 as the key, got %q", k)
+					continue
+				}
+				f.ErrorPages[code] = file
+			}
+		},
 		"server_header": str(&f.ServerHeader),
 	}
 }
@@ -272,12 +299,99 @@ func backendFields(b *Backend) fields {
 			}
 		},
 		"proto": enum("proto", []string{"h1", "h2c"}, func(s string) { b.Proto = s }),
+		"retry_on": func(d *decoder, v *yaml.Node, p string) {
+			b.RetryOn = []string{}
+			d.list(v, p, "conditions", func(e *yaml.Node, p string) {
+				enum("retry_on condition", RetryOnChoices, func(s string) { b.RetryOn = append(b.RetryOn, s) })(d, e, p)
+			})
+		},
 		"pool": func(d *decoder, v *yaml.Node, p string) {
 			d.mapping(v, p, fields{
 				"max_idle":     nonNegative(&b.Pool.MaxIdle),
 				"idle_timeout": duration(&b.Pool.IdleTimeout, true),
 			})
 		},
+		"persist": persistField(&b.Persist),
+	}
+}
+
+// persistField decodes a persistence type alone (persist: cookie) or a
+// mapping of persistFields.
+func persistField(dst **Persist) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		ps := &Persist{}
+		*dst = ps
+		switch v.Kind {
+		case yaml.ScalarNode:
+			d.seen[path+".type"] = v
+			persistType(ps)(d, v, path)
+		case yaml.MappingNode:
+			d.mapping(v, path, persistFields(ps))
+		default:
+			d.expected(v, path, "a persistence type or a mapping {type, cookie, header, expire, max_entries, ipv4_prefix, ipv6_prefix}")
+		}
+	}
+}
+
+func persistType(ps *Persist) field {
+	return enum("persistence type", PersistTypes, func(s string) { ps.Type = s })
+}
+
+func persistFields(ps *Persist) fields {
+	return fields{
+		"type": persistType(ps),
+		"cookie": func(d *decoder, v *yaml.Node, p string) {
+			d.mapping(v, p, cookieFields(&ps.Cookie))
+		},
+		"header":      tokenField(&ps.Header, "a header name, such as X-Session-ID"),
+		"expire":      duration(&ps.Expire, true),
+		"max_entries": positive(&ps.MaxEntries),
+		"ipv4_prefix": intIn(&ps.IPv4Prefix, 0, 32),
+		"ipv6_prefix": intIn(&ps.IPv6Prefix, 0, 128),
+	}
+}
+
+func cookieFields(c *CookieSettings) fields {
+	return fields{
+		"name":     tokenField(&c.Name, "a cookie name: letters, digits and any of !#$%&'*+-.^_`|~"),
+		"secure":   boolean(&c.Secure),
+		"httponly": boolean(&c.HTTPOnly),
+		"samesite": enum("samesite value", SameSiteValues, func(s string) { c.SameSite = s }),
+		"max_age":  duration(&c.MaxAge, false),
+		"path": func(d *decoder, v *yaml.Node, p string) {
+			const what = "a path starting with /, of printable ASCII characters but ';'"
+			if s, ok := d.scalar(v, p, what); ok {
+				if !strings.HasPrefix(s, "/") || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' || r == ';' }) {
+					d.expected(v, p, what)
+					return
+				}
+				c.Path = s
+			}
+		},
+		"domain": func(d *decoder, v *yaml.Node, p string) {
+			const what = "a domain name, such as example.com"
+			if s, ok := d.scalar(v, p, what); ok {
+				if !hostname(strings.TrimPrefix(s, ".")) {
+					d.expected(v, p, what)
+					return
+				}
+				c.Domain = s
+			}
+		},
+	}
+}
+
+// tokenField decodes an HTTP token (a header or cookie name); what says
+// what is expected.
+func tokenField(dst *string, what string) field {
+	return func(d *decoder, v *yaml.Node, path string) {
+		if s, ok := d.scalar(v, path, what); ok {
+			if !token(s) {
+				d.expected(v, path, what)
+				return
+			}
+			*dst = s
+		}
 	}
 }
 
@@ -456,6 +570,7 @@ func sectionsWithKey(key string) string {
 		{"backend", backendFields(new(Backend))},
 		{"servers", serverFields(new(Server))},
 		{"passive", passiveFields(new(Passive))},
+		{"persist", persistFields(new(Persist))},
 	}
 	var in []string
 	for _, s := range sections {

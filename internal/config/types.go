@@ -34,6 +34,11 @@ type Global struct {
 	TimeoutShutdown Duration `yaml:"timeout_shutdown"`
 	// AccessLog is where http-mode frontends log one line per request.
 	AccessLog AccessLog `yaml:"access_log"`
+	// CookieSecret keys the HMAC of persistence cookies (at least
+	// persist.MinSecretLen bytes). When it is empty the runtime uses a
+	// random secret per start, so cookies do not survive a restart and are
+	// not understood by another fulcrum instance.
+	CookieSecret string `yaml:"cookie_secret"`
 }
 
 // AccessLog configures the access log of http-mode requests.
@@ -113,6 +118,10 @@ type Frontend struct {
 	// frontend speaks it ("prior knowledge", as gRPC clients do), beside
 	// HTTP/1.1 on the same address (http mode).
 	H2C bool `yaml:"h2c"`
+	// ErrorPages replace the body of errors fulcrum answers itself (http
+	// mode), by status: e.g. 503: /etc/fulcrum/503.html. Paths are made
+	// absolute against the configuration's folder.
+	ErrorPages map[int]string `yaml:"error_pages"`
 	// Pos is where the frontend starts in the file, for messages.
 	Pos Pos `yaml:"-"`
 }
@@ -198,9 +207,59 @@ type Backend struct {
 	// Proto is the protocol spoken to the servers in http mode: "h1"
 	// (HTTP/1.1, default) or "h2c" (HTTP/2 without TLS, e.g. gRPC).
 	Proto string `yaml:"proto"`
+	// RetryOn lists what, besides a failed connect (always retried), makes
+	// fulcrum retry a request on another server in http mode; only a
+	// request that is idempotent and has no body is retried: see RetryOn*.
+	RetryOn []string `yaml:"retry_on"`
 	// Pool tunes the idle connections kept to each server (http mode).
 	Pool Pool `yaml:"pool"`
-	Pos  Pos  `yaml:"-"`
+	// Persist keeps clients on one server; nil when there is no
+	// persistence.
+	Persist *Persist `yaml:"persist"`
+	Pos     Pos      `yaml:"-"`
+}
+
+// Persist is a backend's persistence (stickiness): how a client is sent
+// back to the server it reached before, while that server can take it.
+// After loading, the fields that apply to Type hold their effective values
+// and the others are zero.
+type Persist struct {
+	// Type is PersistCookie, PersistHeader or PersistSource.
+	Type string `yaml:"type"`
+	// Cookie is the cookie fulcrum inserts (type cookie; http mode).
+	Cookie CookieSettings `yaml:"cookie"`
+	// Header names the request header whose value sticks to a server
+	// (type header; http mode).
+	Header string `yaml:"header"`
+	// Expire is how long an entry of the stick table lasts after its last
+	// use (types header and source).
+	Expire Duration `yaml:"expire"`
+	// MaxEntries bounds the stick table; the least recently used entries
+	// make way (types header and source).
+	MaxEntries int `yaml:"max_entries"`
+	// IPv4Prefix and IPv6Prefix are how many leading bits of the client's
+	// address identify it (type source): 24 puts a /24 on one server.
+	IPv4Prefix int `yaml:"ipv4_prefix"`
+	IPv6Prefix int `yaml:"ipv6_prefix"`
+}
+
+// CookieSettings is the cookie of cookie persistence.
+type CookieSettings struct {
+	// Name is the cookie's name, an HTTP token.
+	Name string `yaml:"name"`
+	// Secure sends the cookie over HTTPS only; HTTPOnly hides it from
+	// scripts.
+	Secure   bool `yaml:"secure"`
+	HTTPOnly bool `yaml:"httponly"`
+	// SameSite is "lax", "strict" or "none" (which needs Secure).
+	SameSite string `yaml:"samesite"`
+	// MaxAge is the cookie's lifetime in the browser; 0 makes a session
+	// cookie.
+	MaxAge Duration `yaml:"max_age"`
+	// Path is the cookie's path, starting with /.
+	Path string `yaml:"path"`
+	// Domain is the cookie's domain; empty for the host that set it only.
+	Domain string `yaml:"domain"`
 }
 
 // Pool tunes the keep-alive connections kept open to each server of a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -50,6 +51,7 @@ func (d *decoder) validate(c *Config, dir string) {
 		if f.Mode == ModeTCP && f.UseBackend != "" {
 			if j, ok := backends[f.UseBackend]; ok {
 				d.checkTCPKey(&c.Backends[j], index("backend", j), f.Name)
+				d.checkTCPPersist(&c.Backends[j], index("backend", j), f.Name)
 			}
 		}
 	}
@@ -127,6 +129,18 @@ func (d *decoder) validateFrontend(f *Frontend, p string, backends []string, dir
 	}
 	if f.SSL != nil {
 		d.validateSSL(f.SSL, p+".ssl", dir)
+	}
+	if len(f.ErrorPages) > 0 && f.Mode != ModeHTTP {
+		d.errorAt(p+".error_pages", "needs mode http; this frontend's mode is %s", f.Mode)
+	}
+	for code, file := range f.ErrorPages {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+			f.ErrorPages[code] = file
+		}
+		if err := readable(file); err != nil {
+			d.errorAt(join(p+".error_pages", strconv.Itoa(code)), "%v", err)
+		}
 	}
 }
 

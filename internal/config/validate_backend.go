@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 )
 
 // validateBackend checks b's servers, balance options and checks.
@@ -37,6 +38,56 @@ func (d *decoder) validateBackend(b *Backend, p string) {
 
 	d.validateChecks(b, p)
 	d.validateBalance(b, p)
+	d.validatePersist(b.Persist, p+".persist")
+}
+
+// validatePersist checks that the persistence options suit the type.
+func (d *decoder) validatePersist(ps *Persist, p string) {
+	if ps == nil || d.attempted(p+".type") {
+		return // no persistence, or a wrong type: its options cannot be judged
+	}
+	if ps.Type == "" {
+		d.missing(p+".type", "expected the persistence type: cookie, header or source")
+		return
+	}
+	table := ps.Type == PersistHeader || ps.Type == PersistSource
+	for _, k := range []struct {
+		key, types string // types names the types the key applies to
+		ok         bool
+	}{
+		{"cookie", "type cookie", ps.Type == PersistCookie},
+		{"header", "type header", ps.Type == PersistHeader},
+		{"expire", "types header and source", table},
+		{"max_entries", "types header and source", table},
+		{"ipv4_prefix", "type source", ps.Type == PersistSource},
+		{"ipv6_prefix", "type source", ps.Type == PersistSource},
+	} {
+		if kp := p + "." + k.key; d.has(kp) && !d.attempted(kp) && !k.ok {
+			d.errorAt(kp, "applies only to %s, not %s", k.types, ps.Type)
+		}
+	}
+	switch ps.Type {
+	case PersistHeader:
+		if ps.Header == "" {
+			d.missing(p+".header", "type header needs the request header whose value sticks to a server, such as X-Session-ID")
+		}
+	case PersistCookie:
+		if c := ps.Cookie; c.SameSite == persist.SameSiteNone && !c.Secure {
+			d.errorAt(p+".cookie.samesite", "none needs secure: true; browsers refuse a SameSite=None cookie that is not Secure")
+		}
+	}
+}
+
+// checkTCPPersist checks that a backend used by a tcp frontend persists by
+// nothing an HTTP request would be needed for. It reports a backend once,
+// however many tcp frontends use it.
+func (d *decoder) checkTCPPersist(b *Backend, p, frontend string) {
+	ps := b.Persist
+	if ps == nil || (ps.Type != PersistCookie && ps.Type != PersistHeader) || d.attempted(p+".persist.type") {
+		return
+	}
+	d.errorAt(p+".persist.type", "%s needs mode http, but tcp frontend %q uses this backend; only %s works in tcp mode",
+		ps.Type, frontend, PersistSource)
 }
 
 // validateBalance checks that the balance options suit the algorithm.

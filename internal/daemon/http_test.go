@@ -621,3 +621,72 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+func TestHTTPRetryOn(t *testing.T) {
+	unavailable := startHTTP(t, "busy", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	})
+	slow := startHTTP(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	closer := startHTTP(t, "closer", func(w http.ResponseWriter, r *http.Request) {
+		c, _, _ := w.(http.Hijacker).Hijack()
+		c.Close()
+	})
+	good := startHTTP(t, "good", nil)
+	backend := func(retryOn string, first *httpServer) string {
+		return "  - name: app\n    retry_on: " + retryOn + "\n    passive: {fall: 0}\n    servers:\n      - {name: first, addr_port: " + first.addr() + "}\n      - {name: good, addr_port: " + good.addr() + "}\n"
+	}
+	tests := []struct {
+		name    string
+		retryOn string
+		first   *httpServer
+		method  string
+		want    int
+	}{
+		{"503 retried", "[503]", unavailable, "GET", 200},
+		{"503 not retried without retry_on", "[]", unavailable, "GET", 503},
+		{"503 POST not retried", "[503]", unavailable, "POST", 503},
+		{"timeout retried", "[response-timeout]", slow, "GET", 200},
+		{"timeout not retried", "[]", slow, "GET", 504},
+		{"empty response retried", "[empty-response]", closer, "GET", 200},
+		{"empty response not retried", "[]", closer, "GET", 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yaml := strings.Replace(httpYAML("", backend(tt.retryOn, tt.first)), "timeout_server: 5s", "timeout_server: 300ms", 1)
+			d, _ := start(t, yaml)
+			// Round robin starts with the first server.
+			var body io.Reader
+			if tt.method == "POST" {
+				body = strings.NewReader("data")
+			}
+			req, _ := http.NewRequest(tt.method, "http://"+frontAddr(t, d, "web")+"/", body)
+			resp, err := client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestHTTPCustomErrorPage(t *testing.T) {
+	page := t.TempDir() + "/503.html"
+	os.WriteFile(page, []byte("<p>We'll be right back.</p>\n"), 0o644)
+	yaml := httpYAML("", "  - name: app\n    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
+	yaml = strings.Replace(yaml, "    use_backend: app\n", "    use_backend: app\n    error_pages: {503: "+page+"}\n", 1)
+	d, _ := start(t, yaml)
+	srv := d.Snapshot().Backends["app"].Pool.Servers()[0]
+	waitFor(t, "server down", func() bool { return !srv.State.Up() })
+	resp, body := get(t, client(), "http://"+frontAddr(t, d, "web")+"/")
+	if resp.StatusCode != 503 || body != "<p>We'll be right back.</p>\n" || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("got %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"mime"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -91,6 +94,14 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 			if fc.ServerHeader == "hide" {
 				fe.HTTP.ServerHeader = "-"
 			}
+			if len(fc.ErrorPages) > 0 {
+				pages, err := loadErrorPages(fc.ErrorPages)
+				if err != nil {
+					snap.health.Stop()
+					return nil, fmt.Errorf("frontend %s: error_pages: %w", fc.Name, err)
+				}
+				fe.HTTP.ErrorPages = pages
+			}
 			if len(fc.HTTPCondition) > 0 {
 				prog, err := compileRules(fc.HTTPCondition)
 				if err != nil {
@@ -161,7 +172,50 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 		TimeoutConnect: bc.TimeoutConnect.D(), TimeoutServer: bc.TimeoutServer.D(),
 		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries, Key: bc.Balance.Key,
 		MaxIdle: bc.Pool.MaxIdle, IdleTimeout: bc.Pool.IdleTimeout.D(), Proto: bc.Proto,
+		RetryOn: retryOn(bc.RetryOn),
 	}, nil
+}
+
+// retryOn turns retry_on's words into a set.
+func retryOn(words []string) RetryOn {
+	var r RetryOn
+	for _, w := range words {
+		switch w {
+		case config.RetryOnEmptyResponse:
+			r |= RetryEmptyResponse
+		case config.RetryOnResponseTimeout:
+			r |= RetryResponseTimeout
+		case "500":
+			r |= Retry500
+		case "502":
+			r |= Retry502
+		case "503":
+			r |= Retry503
+		case "504":
+			r |= Retry504
+		}
+	}
+	return r
+}
+
+// loadErrorPages reads custom error pages; the type follows the extension.
+func loadErrorPages(files map[int]string) (map[int]ErrorPage, error) {
+	pages := make(map[int]ErrorPage, len(files))
+	for code, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > 1<<20 {
+			return nil, fmt.Errorf("%s: larger than 1 MiB", file)
+		}
+		ctype := mime.TypeByExtension(filepath.Ext(file))
+		if ctype == "" {
+			ctype = "text/html; charset=utf-8"
+		}
+		pages[code] = ErrorPage{ContentType: ctype, Body: body}
+	}
+	return pages, nil
 }
 
 // compileRules compiles a frontend's http_condition entries.

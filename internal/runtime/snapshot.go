@@ -66,6 +66,43 @@ type HTTPSettings struct {
 	ServerHeader string
 	// H2C accepts HTTP/2 with prior knowledge (cleartext) beside HTTP/1.1.
 	H2C bool
+	// ErrorPages replace the bodies of errors fulcrum answers, by status.
+	ErrorPages map[int]ErrorPage
+}
+
+// ErrorPage is a custom body for an error status.
+type ErrorPage struct {
+	ContentType string
+	Body        []byte
+}
+
+// RetryOn is a set of conditions under which a replayable request is sent
+// again to another server (a failed connect always is).
+type RetryOn uint8
+
+// The retry conditions.
+const (
+	RetryEmptyResponse   RetryOn = 1 << iota // closed or reset before a response
+	RetryResponseTimeout                     // no response within timeout_server
+	Retry500
+	Retry502
+	Retry503
+	Retry504
+)
+
+// Status reports whether code is one of the statuses in r.
+func (r RetryOn) Status(code int) bool {
+	switch code {
+	case 500:
+		return r&Retry500 != 0
+	case 502:
+		return r&Retry502 != 0
+	case 503:
+		return r&Retry503 != 0
+	case 504:
+		return r&Retry504 != 0
+	}
+	return false
 }
 
 // FrontendCounters are a frontend's cumulative counts.
@@ -95,6 +132,8 @@ type Backend struct {
 	// Key is the request attribute hashing algorithms hash: "src", "uri",
 	// "header:NAME" or "cookie:NAME".
 	Key string
+	// RetryOn says when a replayable request is retried elsewhere.
+	RetryOn RetryOn
 	// Proto is how http mode talks to the servers: "" (HTTP/1.1) or "h2c"
 	// (HTTP/2 without TLS, e.g. for gRPC).
 	Proto string

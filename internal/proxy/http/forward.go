@@ -54,6 +54,7 @@ func (s *session) forward(be *runtime.Backend) {
 		s.log.queue = time.Since(queued)
 		s.log.server = srv.Name()
 		s.log.retries = try
+		s.be, s.lastTry = be, try >= to.Retries
 		out := s.attempt(be, srv, to)
 		srv.Release()
 		if out != retryable {
@@ -160,6 +161,9 @@ func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts,
 	}
 	if resp.Status >= 500 {
 		srv.Pool().ReportResponse(srv, true, "status "+strconv.Itoa(resp.Status))
+		if !s.lastTry && s.be.RetryOn.Status(resp.Status) && s.replayable() {
+			return retryable, false // the answer is dropped with its connection
+		}
 	} else {
 		srv.Pool().ReportResponse(srv, false, "")
 	}
@@ -208,13 +212,17 @@ func (s *session) readResponse(uc *upConn, retryStale bool) (*h1.Response, outco
 	}
 }
 
-// upstreamFailed turns a server error into a retry or an error response.
+// upstreamFailed turns a server error into a retry (as retry_on allows)
+// or an error response.
 func (s *session) upstreamFailed(err error, _ bool) outcome {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if !s.lastTry && s.be.RetryOn&runtime.RetryResponseTimeout != 0 && s.replayable() {
+			return retryable
+		}
 		s.fail(504, "the server did not answer in time")
 		return failed
 	}
-	if s.replayable() {
+	if s.be.RetryOn&runtime.RetryEmptyResponse != 0 && s.replayable() {
 		return retryable
 	}
 	var he *h1.Error

@@ -354,7 +354,10 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 				be.Pool.ReportResponse(srv, true, err.Error())
 			}
 			lastErr = err
-			if errors.Is(err, errServerTimeout) || !(dialErr || replayable) {
+			timeout := errors.Is(err, errServerTimeout)
+			retry := dialErr || replayable &&
+				(timeout && be.RetryOn&runtime.RetryResponseTimeout != 0 || !timeout && be.RetryOn&runtime.RetryEmptyResponse != 0)
+			if !retry {
 				break
 			}
 			queued = time.Now()
@@ -364,6 +367,13 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 		srv.State.Load.Observe(int64(now.Sub(began)), now.UnixNano())
 		call.log.response = now.Sub(began)
 		be.Pool.ReportResponse(srv, resp.StatusCode >= 500, "status "+strconv.Itoa(resp.StatusCode))
+		if try < to.Retries && replayable && be.RetryOn.Status(resp.StatusCode) {
+			resp.Body.Close() // this answer is dropped; another server is asked
+			cancel(nil)
+			srv.Release()
+			queued = time.Now()
+			continue
+		}
 		resp.Body = &releaseBody{ReadCloser: resp.Body, srv: srv, cancel: cancel}
 		return resp, nil
 	}
@@ -460,6 +470,9 @@ func (h *h2Handler) writeError(w nethttp.ResponseWriter, r *nethttp.Request, cal
 		h.fe.Counters.Errors.Add(1)
 	}
 	ctype, body := errorBody(code, msg, []byte(r.Header.Get("Accept")))
+	if page, ok := h.fe.HTTP.ErrorPages[code]; ok {
+		ctype, body = page.ContentType, page.Body
+	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	if code == 503 {

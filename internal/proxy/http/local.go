@@ -69,6 +69,9 @@ func (s *session) fail(code int, msg string) {
 	}
 	s.discardBody()
 	ctype, body := errorBody(code, msg, s.req.Header("Accept"))
+	if page, ok := s.fe.HTTP.ErrorPages[code]; ok {
+		ctype, body = page.ContentType, page.Body
+	}
 	extra := ""
 	if code == 503 {
 		extra = "Retry-After: 1\r\n"

@@ -77,8 +77,10 @@ type session struct {
 
 	// Per request.
 	host, path, query []byte
-	closeAfter        bool // close the client connection after this response
-	committed         bool // response bytes were written to the client
+	be                *runtime.Backend // the backend being tried
+	lastTry           bool             // no retry may follow this attempt
+	closeAfter        bool             // close the client connection after this response
+	committed         bool             // response bytes were written to the client
 	log               logEntry
 }
 
