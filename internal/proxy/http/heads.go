@@ -62,8 +62,8 @@ func (s *session) appendRequestHead(dst []byte, _ *backend.Server) []byte {
 	sets := s.res.SetHeader
 	for _, h := range req.Headers {
 		switch {
-		case req.IsHopByHop(h.Name):
-			continue
+		case req.IsHopByHop(h.Name), eqFold(h.Name, "Content-Length"):
+			continue // Content-Length goes out once, normalised, below
 		case eqFold(h.Name, "X-Forwarded-For"):
 			// Earlier proxies' addresses are kept, ours appended.
 			if nxff > 0 {
@@ -114,6 +114,8 @@ func (s *session) appendRequestHead(dst []byte, _ *backend.Server) []byte {
 	}
 	if req.Chunked {
 		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+	} else if req.ContentLength >= 0 {
+		dst = h1.AppendContentLength(dst, req.ContentLength)
 	}
 	if req.Upgrade != nil {
 		dst = append(dst, "Connection: Upgrade\r\nUpgrade: "...)
@@ -177,8 +179,8 @@ func (s *session) appendResponseHead(dst []byte) []byte {
 	sets := s.res.SetResponseHeader
 	for _, h := range resp.Headers {
 		switch {
-		case resp.IsHopByHop(h.Name):
-			continue
+		case resp.IsHopByHop(h.Name), eqFold(h.Name, "Content-Length"):
+			continue // Content-Length goes out once, normalised, below
 		case fe.HTTP.ServerHeader != "" && eqFold(h.Name, "Server"):
 			continue
 		case len(s.res.DelResponseHeader) > 0 && s.deleted(h.Name, s.res.DelResponseHeader):
@@ -206,6 +208,10 @@ func (s *session) appendResponseHead(dst []byte) []byte {
 	} else if resp.Status >= 200 {
 		if resp.Chunked && !resp.NoBody {
 			dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+		} else if resp.ContentLength >= 0 && !resp.Chunked {
+			// Kept even on HEAD and 304 answers, where it describes the
+			// body a GET would get.
+			dst = h1.AppendContentLength(dst, resp.ContentLength)
 		}
 		if s.closeAfter {
 			dst = append(dst, "Connection: close\r\n"...)
