@@ -10,4 +10,4 @@ demo:
 	go run ./cmd/fulcrum demo
 
 bench:
-	go test -run x -bench . -benchtime 2s ./internal/daemon/ ./internal/balance/
+	bench/run.sh
