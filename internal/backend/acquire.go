@@ -194,3 +194,20 @@ func (a *Attempt) Reset() {
 	clear(a.tried)
 	a.tried = a.tried[:0]
 }
+
+// AcquireServer takes a connection slot on s itself, for persistence: it
+// succeeds only if s may serve right now (up, ready, resolved, of the kind
+// the current set serves from, primary or backup), has not been tried by a
+// and is below its maxconn. The caller must Release s when done.
+func (p *Pool) AcquireServer(s *Server, a *Attempt) bool {
+	set := p.set.Load()
+	if s.pool != p || !eligible(s) || s.State.Admin() != Ready || s.Backup != set.Backup || a.Tried(s) {
+		return false
+	}
+	if !s.State.Load.TryInc(s.MaxConn) {
+		return false
+	}
+	a.mark(s)
+	s.State.Counters.Conns.Add(1)
+	return true
+}

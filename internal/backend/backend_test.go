@@ -362,3 +362,44 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		s.Release()
 	}
 }
+
+func TestAcquireServer(t *testing.T) {
+	sp := specs(3)
+	sp[1].MaxConn = 1
+	sp[2].Backup = true
+	p, _ := newPool(t, sp, nil)
+	s := p.Servers()
+	var a Attempt
+	if !p.AcquireServer(s[0], &a) {
+		t.Fatal("s1 refused")
+	}
+	if p.AcquireServer(s[0], &a) {
+		t.Error("s1 taken twice by one attempt")
+	}
+	s[0].Release()
+	var b Attempt
+	if !p.AcquireServer(s[1], &b) {
+		t.Fatal("s2 refused")
+	}
+	var c Attempt
+	if p.AcquireServer(s[1], &c) {
+		t.Error("s2 over its maxconn")
+	}
+	s[1].Release()
+	if p.AcquireServer(s[2], &c) {
+		t.Error("backup taken while primaries serve")
+	}
+	p.SetAdmin(s[0], Drain, "test")
+	if p.AcquireServer(s[0], &c) {
+		t.Error("draining server taken")
+	}
+	p.SetHealth(s[1], false, Verdict{Check: "active", Reason: "test", Checks: 1})
+	if p.AcquireServer(s[1], &c) {
+		t.Error("down server taken")
+	}
+	// Both primaries unusable: the backup serves.
+	if !p.AcquireServer(s[2], &c) {
+		t.Error("backup refused while it serves")
+	}
+	s[2].Release()
+}

@@ -135,3 +135,6 @@ func (s *Server) Release() {
 
 // Pool returns the pool s belongs to.
 func (s *Server) Pool() *Pool { return s.pool }
+
+// Index returns the position of s in its pool's Servers().
+func (s *Server) Index() int { return s.index }

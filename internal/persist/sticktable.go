@@ -43,9 +43,16 @@ const none = -1
 // any timer.
 type StickTable struct {
 	ttl    int64 // nanoseconds
+	size   int   // entries in all
 	shift  uint  // 64 - log2(len(shards))
 	shards []shard
 }
+
+// TTL returns how long an entry lasts after its last use.
+func (t *StickTable) TTL() time.Duration { return time.Duration(t.ttl) }
+
+// Max returns the most entries the table holds.
+func (t *StickTable) Max() int { return t.size }
 
 // shard is one lock's worth of a StickTable.
 type shard struct {
@@ -77,7 +84,7 @@ func NewStickTable(ttl time.Duration, maxEntries int) *StickTable {
 	if maxEntries < n {
 		n = 1 << (bits.Len(uint(maxEntries)) - 1) // a power of two ≤ maxEntries
 	}
-	t := &StickTable{ttl: int64(ttl), shift: uint(64 - bits.TrailingZeros(uint(n))), shards: make([]shard, n)}
+	t := &StickTable{ttl: int64(ttl), size: maxEntries, shift: uint(64 - bits.TrailingZeros(uint(n))), shards: make([]shard, n)}
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.index = make(map[uint64]int32)

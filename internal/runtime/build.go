@@ -15,6 +15,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/config"
 	"github.com/fulcrum-lb/fulcrum/internal/health"
 	"github.com/fulcrum-lb/fulcrum/internal/limit"
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 	"github.com/fulcrum-lb/fulcrum/internal/resolve"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
 )
@@ -30,6 +31,37 @@ type Shared struct {
 
 	mu        sync.Mutex
 	frontends map[string]*FrontendCounters
+	secret    []byte                         // random cookie key, when the config sets none
+	sticks    map[string]*persist.StickTable // by backend name, kept across snapshots
+}
+
+// stickTable returns the stick table of backend name, creating it with ttl
+// and max when it is new or its size changed.
+func (sh *Shared) stickTable(name string, ttl time.Duration, max int) *persist.StickTable {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.sticks == nil {
+		sh.sticks = make(map[string]*persist.StickTable)
+	}
+	t := sh.sticks[name]
+	if t == nil || t.TTL() != ttl || t.Max() != max {
+		t = persist.NewStickTable(ttl, max)
+		sh.sticks[name] = t
+	}
+	return t
+}
+
+// cookieSecret returns the configured secret, or one random key per Shared.
+func (sh *Shared) cookieSecret(cfg *config.Config) []byte {
+	if cfg.Global.CookieSecret != "" {
+		return []byte(cfg.Global.CookieSecret)
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.secret == nil {
+		sh.secret = persist.RandomSecret()
+	}
+	return sh.secret
 }
 
 // NewShared returns empty shared state logging to logger.
@@ -167,13 +199,38 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 	if a := bc.Agent; a != nil {
 		snap.health.AddAgent(pool, health.AgentSpec{Port: a.Port, Interval: a.Interval.D(), Timeout: a.Timeout.D(), Send: a.Send})
 	}
-	return &Backend{
+	be := &Backend{
 		Name: bc.Name, Pool: pool,
 		TimeoutConnect: bc.TimeoutConnect.D(), TimeoutServer: bc.TimeoutServer.D(),
 		TimeoutQueue: bc.TimeoutQueue.D(), Retries: bc.Retries, Key: bc.Balance.Key,
 		MaxIdle: bc.Pool.MaxIdle, IdleTimeout: bc.Pool.IdleTimeout.D(), Proto: bc.Proto,
 		RetryOn: retryOn(bc.RetryOn),
-	}, nil
+	}
+	if pc := bc.Persist; pc != nil {
+		be.Persist = buildPersistence(cfg, bc, pc, pool, sh)
+	}
+	return be, nil
+}
+
+// buildPersistence prepares a backend's persistence over pool's servers.
+func buildPersistence(cfg *config.Config, bc *config.Backend, pc *config.Persist, pool *backend.Pool, sh *Shared) *Persistence {
+	p := &Persistence{Kind: pc.Type, Header: pc.Header, IPv4Prefix: pc.IPv4Prefix, IPv6Prefix: pc.IPv6Prefix,
+		ByKey: make(map[uint64]int, len(bc.Servers))}
+	names := make([]string, len(pool.Servers()))
+	for i, s := range pool.Servers() {
+		names[i] = s.Name()
+		p.ByKey[s.ID.Key()] = i
+	}
+	switch pc.Type {
+	case config.PersistCookie:
+		c := pc.Cookie
+		p.Cookie = persist.CookieSpec{Name: c.Name, Secure: c.Secure, HTTPOnly: c.HTTPOnly, SameSite: c.SameSite,
+			MaxAge: c.MaxAge.D(), Path: c.Path, Domain: c.Domain}
+		p.Cookies = persist.NewCodec(sh.cookieSecret(cfg)).Table(bc.Name, names)
+	default:
+		p.Stick = sh.stickTable(bc.Name, pc.Expire.D(), pc.MaxEntries)
+	}
+	return p
 }
 
 // retryOn turns retry_on's words into a set.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 	"github.com/fulcrum-lb/fulcrum/internal/resolve"
 )
 
@@ -21,6 +22,7 @@ type lifecycle struct {
 func (s *Snapshot) Start(sh *Shared, interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.life = &lifecycle{cancel: cancel}
+	s.sweepSticks(ctx)
 	if len(s.resolve) == 0 || interval <= 0 {
 		return
 	}
@@ -72,4 +74,34 @@ func (s *Snapshot) Close() {
 	for _, be := range s.Backends {
 		be.Pool.Close()
 	}
+}
+
+// sweepSticks removes expired stick table entries every ten seconds (lookups
+// never return them anyway; this only gives their memory back).
+func (s *Snapshot) sweepSticks(ctx context.Context) {
+	var tables []*persist.StickTable
+	for _, be := range s.Backends {
+		if be.Persist != nil && be.Persist.Stick != nil {
+			tables = append(tables, be.Persist.Stick)
+		}
+	}
+	if len(tables) == 0 {
+		return
+	}
+	s.life.wg.Add(1)
+	go func() {
+		defer s.life.wg.Done()
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				for _, st := range tables {
+					st.Sweep(now)
+				}
+			}
+		}
+	}()
 }

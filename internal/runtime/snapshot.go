@@ -8,6 +8,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/config"
 	"github.com/fulcrum-lb/fulcrum/internal/health"
 	"github.com/fulcrum-lb/fulcrum/internal/limit"
+	"github.com/fulcrum-lb/fulcrum/internal/persist"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
 )
 
@@ -132,6 +133,8 @@ type Backend struct {
 	// Key is the request attribute hashing algorithms hash: "src", "uri",
 	// "header:NAME" or "cookie:NAME".
 	Key string
+	// Persist is the backend's session persistence, or nil.
+	Persist *Persistence
 	// RetryOn says when a replayable request is retried elsewhere.
 	RetryOn RetryOn
 	// Proto is how http mode talks to the servers: "" (HTTP/1.1) or "h2c"
@@ -141,6 +144,22 @@ type Backend struct {
 	// to each server (http mode).
 	MaxIdle     int
 	IdleTimeout time.Duration
+}
+
+// Persistence is how a backend keeps a client on one server: a cookie
+// fulcrum inserts, or a stick table keyed by a request header or the
+// client's address. Server indices refer to Pool.Servers().
+type Persistence struct {
+	Kind string // config.PersistCookie, PersistHeader or PersistSource
+	// Cookie mode.
+	Cookie  persist.CookieSpec
+	Cookies *persist.Table
+	// Header and source modes.
+	Header                 string
+	Stick                  *persist.StickTable
+	IPv4Prefix, IPv6Prefix int
+	// ByKey finds a server's index from its ID.Key().
+	ByKey map[uint64]int
 }
 
 // Timeouts are the effective values for one frontend–backend pair.

@@ -32,8 +32,18 @@ func (s *session) forward(be *runtime.Backend) {
 	a.Reset()
 	s.breq = balance.Request{Client: s.src, Hash: s.hashKey(be)}
 	queued := time.Now()
+	var st stickiness
+	if be.Persist != nil {
+		st = sticky(be.Persist, be.Pool, s, queued)
+	}
 	for try := 0; ; try++ {
-		srv, err := be.Pool.Acquire(s.ctx, &s.breq, a, to.Queue)
+		var srv *backend.Server
+		var err error
+		if try == 0 && st.server != nil && be.Pool.AcquireServer(st.server, a) {
+			srv = st.server // the client's own server can take it
+		} else {
+			srv, err = be.Pool.Acquire(s.ctx, &s.breq, a, to.Queue)
+		}
 		if errors.Is(err, backend.ErrNoServer) && try > 0 {
 			a.Reset() // every server tried: round again
 			srv, err = be.Pool.Acquire(s.ctx, &s.breq, a, to.Queue)
@@ -55,6 +65,10 @@ func (s *session) forward(be *runtime.Backend) {
 		s.log.server = srv.Name()
 		s.log.retries = try
 		s.be, s.lastTry = be, try >= to.Retries
+		s.setCookie = ""
+		if be.Persist != nil {
+			s.setCookie = remember(be.Persist, &st, srv, queued)
+		}
 		out := s.attempt(be, srv, to)
 		srv.Release()
 		if out != retryable {

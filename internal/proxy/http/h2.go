@@ -314,9 +314,19 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 	breq := balance.Request{Client: h.src, Hash: h.hashKey(req, be)}
 	ctx := context.WithValue(req.Context(), connectTimeoutKey{}, to.Connect)
 	queued := time.Now()
+	var st stickiness
+	if be.Persist != nil {
+		st = sticky(be.Persist, be.Pool, h2source{req, h.src}, queued)
+	}
 	var lastErr error
 	for try := 0; try <= to.Retries; try++ {
-		srv, err := be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+		var srv *backend.Server
+		var err error
+		if try == 0 && st.server != nil && be.Pool.AcquireServer(st.server, &a) {
+			srv = st.server
+		} else {
+			srv, err = be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+		}
 		if errors.Is(err, backend.ErrNoServer) && try > 0 {
 			a.Reset()
 			srv, err = be.Pool.Acquire(ctx, &breq, &a, to.Queue)
@@ -373,6 +383,12 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 			srv.Release()
 			queued = time.Now()
 			continue
+		}
+		if be.Persist != nil {
+			if v := remember(be.Persist, &st, srv, now); v != "" {
+				line := be.Persist.Cookie.AppendSetCookie(nil, v) // "Set-Cookie: …\r\n"
+				resp.Header.Add("Set-Cookie", string(line[len("Set-Cookie: "):len(line)-2]))
+			}
 		}
 		resp.Body = &releaseBody{ReadCloser: resp.Body, srv: srv, cancel: cancel}
 		return resp, nil
@@ -525,3 +541,19 @@ func (h *h2Handler) logRequest(r *nethttp.Request, call *h2call) {
 	h.p.access.write(&call.log, logFields{client: h.srcStr, frontend: h.fe.Name,
 		method: []byte(r.Method), host: []byte(r.Host), path: []byte(r.URL.EscapedPath()), id: []byte(call.id)})
 }
+
+// h2source is an HTTP/2 request as a balanceSource.
+type h2source struct {
+	r   *nethttp.Request
+	src netip.Addr
+}
+
+func (h h2source) cookie(name string) []byte {
+	if c, err := h.r.Cookie(name); err == nil {
+		return []byte(c.Value)
+	}
+	return nil
+}
+
+func (h h2source) header(name string) []byte { return []byte(h.r.Header.Get(name)) }
+func (h h2source) addr() netip.Addr          { return h.src }

@@ -195,6 +195,9 @@ func (s *session) appendResponseHead(dst []byte) []byte {
 		dst = append(dst, fe.HTTP.ServerHeader...)
 		dst = append(dst, "\r\n"...)
 	}
+	if s.setCookie != "" && resp.Status >= 200 {
+		dst = s.be.Persist.Cookie.AppendSetCookie(dst, s.setCookie)
+	}
 	for _, h := range sets {
 		dst = append(dst, h.Name...)
 		dst = append(dst, ": "...)

@@ -78,6 +78,7 @@ type session struct {
 	// Per request.
 	host, path, query []byte
 	be                *runtime.Backend // the backend being tried
+	setCookie         string           // persistence cookie value to answer, or ""
 	lastTry           bool             // no retry may follow this attempt
 	closeAfter        bool             // close the client connection after this response
 	committed         bool             // response bytes were written to the client
@@ -160,6 +161,7 @@ func (s *session) serve() {
 // begin resets the per-request state.
 func (s *session) begin() {
 	s.closeAfter, s.committed = false, false
+	s.setCookie, s.be = "", nil
 	s.host, s.path, s.query = nil, nil, nil
 	s.id = s.id[:0]
 	s.log = logEntry{start: time.Now()}
