@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -96,3 +97,46 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 		}
 	}
 }
+
+// copyAny is copyIdle for two TCP connections (splice), and a buffered copy
+// with the same inactivity rules otherwise.
+func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
+	if d, ok := dst.(*net.TCPConn); ok {
+		if s, ok := src.(*net.TCPConn); ok {
+			return copyIdle(d, s, readIdle, writeIdle, count)
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var total int64
+	var zero time.Time
+	for {
+		if readIdle > 0 {
+			src.SetReadDeadline(time.Now().Add(readIdle))
+		}
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if writeIdle > 0 {
+				dst.SetWriteDeadline(time.Now().Add(writeIdle))
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return total, err
+			}
+			total += int64(n)
+			count(int64(n))
+		}
+		if rerr == io.EOF {
+			src.SetReadDeadline(zero)
+			return total, nil
+		}
+		if rerr != nil {
+			if errors.Is(rerr, os.ErrDeadlineExceeded) {
+				return total, errIdle
+			}
+			return total, rerr
+		}
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

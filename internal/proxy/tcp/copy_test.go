@@ -122,3 +122,35 @@ func TestCopyIdleWriteStall(t *testing.T) {
 		t.Errorf("stalled writer detected after %v; write timeout 100ms", took)
 	}
 }
+
+// TestCopyAnyBuffered covers the buffered path, used when one side is not a
+// plain TCP connection (TLS terminated by fulcrum): EOF, then idle timeout.
+func TestCopyAnyBuffered(t *testing.T) {
+	a, b := net.Pipe() // not *net.TCPConn: no splice
+	dst, r := tcpPair(t)
+	go func() {
+		a.Write([]byte("through the buffer"))
+		a.Close()
+	}()
+	got := make(chan []byte)
+	go func() { all, _ := io.ReadAll(r); got <- all }()
+	var counted atomic.Int64
+	n, err := copyAny(dst, b, time.Second, time.Second, func(n int64) { counted.Add(n) })
+	dst.CloseWrite()
+	if err != nil || n != 18 || counted.Load() != 18 {
+		t.Fatalf("copyAny = %d, %v (counted %d)", n, err, counted.Load())
+	}
+	if s := string(<-got); s != "through the buffer" {
+		t.Errorf("received %q", s)
+	}
+
+	c, d := net.Pipe()
+	defer c.Close()
+	start := time.Now()
+	if _, err := copyAny(dst, d, 50*time.Millisecond, time.Second, func(int64) {}); !errors.Is(err, errIdle) {
+		t.Errorf("silent source: %v, want errIdle", err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond || took > 2*time.Second {
+		t.Errorf("idle after %v", took)
+	}
+}

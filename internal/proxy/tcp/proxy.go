@@ -37,7 +37,9 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPC
 
 // Serve proxies client to a server of fe's backend and closes client when
 // done. ctx ends the wait for a server (shutdown), not an established copy.
-func (p *Proxy) Serve(ctx context.Context, client *net.TCPConn, fe *runtime.Frontend) {
+// When client is a *net.TCPConn the bytes move with splice(2); otherwise
+// (TLS terminated here) they are copied through a buffer.
+func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend) {
 	defer client.Close()
 	be := fe.Backend
 	to := runtime.Effective(fe, be)
@@ -124,10 +126,19 @@ func clientAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
+// closeWriter is a connection that can half-close (TCP, TLS).
+type closeWriter interface{ CloseWrite() error }
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(closeWriter); ok {
+		cw.CloseWrite()
+	}
+}
+
 // pipe copies both ways until both directions are done. A direction that
 // ends cleanly half-closes the other side; one that fails closes both, which
 // ends the other direction too.
-func pipe(client, server *net.TCPConn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
+func pipe(client net.Conn, server *net.TCPConn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
 	var once sync.Once
 	abort := func() {
 		once.Do(func() {
@@ -138,7 +149,7 @@ func pipe(client, server *net.TCPConn, to runtime.Timeouts, fc *runtime.Frontend
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := copyIdle(server, client, to.Client, to.Server, func(n int64) {
+		_, err := copyAny(server, client, to.Client, to.Server, func(n int64) {
 			fc.BytesIn.Add(uint64(n))
 			sc.BytesIn.Add(uint64(n))
 		})
@@ -148,14 +159,14 @@ func pipe(client, server *net.TCPConn, to runtime.Timeouts, fc *runtime.Frontend
 		}
 		server.CloseWrite()
 	}()
-	_, err := copyIdle(client, server, to.Server, to.Client, func(n int64) {
+	_, err := copyAny(client, server, to.Server, to.Client, func(n int64) {
 		fc.BytesOut.Add(uint64(n))
 		sc.BytesOut.Add(uint64(n))
 	})
 	if err != nil {
 		abort()
 	} else {
-		client.CloseWrite()
+		closeWrite(client)
 	}
 	<-done
 }
