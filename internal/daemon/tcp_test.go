@@ -151,8 +151,8 @@ func TestLargeTransferIntact(t *testing.T) {
 func TestIdleTimeouts(t *testing.T) {
 	s := startEcho(t, "s")
 	for _, tc := range []struct{ name, timeouts string }{
-		{"client", "  timeout_client: 150ms\n  timeout_server: 10s\n"},
-		{"server", "  timeout_client: 10s\n  timeout_server: 150ms\n"},
+		{"client", "  timeout_client: 400ms\n  timeout_server: 10s\n"},
+		{"server", "  timeout_client: 10s\n  timeout_server: 400ms\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			yaml := strings.Replace(backendYAML("roundrobin", "", "{name: s, addr_port: "+s.addr()+"}"), "  retries: 1\n", "  retries: 1\n"+tc.timeouts, 1)
@@ -165,8 +165,8 @@ func TestIdleTimeouts(t *testing.T) {
 				t.Fatalf("greeting %q", name)
 			}
 			r := bufio.NewReader(c)
-			for i := range 8 {
-				time.Sleep(60 * time.Millisecond)
+			for i := range 6 {
+				time.Sleep(100 * time.Millisecond)
 				fmt.Fprintf(c, "ping %d\n", i)
 				c.SetReadDeadline(time.Now().Add(2 * time.Second))
 				if line, err := r.ReadString('\n'); err != nil || line != fmt.Sprintf("ping %d\n", i) {
@@ -181,8 +181,8 @@ func TestIdleTimeouts(t *testing.T) {
 			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("idle connection: %v after %v; want it closed", err, took)
 			}
-			if took < 140*time.Millisecond || took > 2*time.Second {
-				t.Errorf("idle connection closed after %v; timeout is 150ms", took)
+			if took < 390*time.Millisecond || took > 3*time.Second {
+				t.Errorf("idle connection closed after %v; timeout is 400ms", took)
 			}
 			c.Close()
 		})
