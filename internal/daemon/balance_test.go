@@ -157,7 +157,7 @@ func TestFirstFillsInOrder(t *testing.T) {
 
 func TestBackupOnlyWhenNoPrimaryUp(t *testing.T) {
 	p, bk := startEcho(t, "primary"), startEcho(t, "backup")
-	d, _ := start(t, backendYAML("roundrobin", "    health: {type: tcp, interval: 30ms, rise: 1, fall: 1}\n",
+	d, _ := start(t, backendYAML("roundrobin", "    health: {type: tcp, timeout: 1s, interval: 30ms, rise: 1, fall: 1}\n",
 		"{name: primary, addr_port: "+p.addr()+"}", "{name: backup, addr_port: "+bk.addr()+", backup: true}"))
 	addr := frontAddr(t, d, "front")
 	for range 4 {

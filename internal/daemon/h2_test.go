@@ -142,7 +142,7 @@ func TestGRPCStreamingWithTrailers(t *testing.T) {
 }
 
 func TestH2CNoServer503(t *testing.T) {
-	backends := "  - name: app\n    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: " + closedPort(t) + "}\n"
+	backends := "  - name: app\n    health: {type: tcp, timeout: 1s, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: " + closedPort(t) + "}\n"
 	d, _ := start(t, h2cYAML("", backends))
 	srv := d.Snapshot().Backends["app"].Pool.Servers()[0]
 	waitFor(t, "server down", func() bool { return !srv.State.Up() })

@@ -209,7 +209,7 @@ func TestHTTPErrors(t *testing.T) {
 		}
 	})
 	t.Run("503 no server", func(t *testing.T) {
-		yaml := httpYAML("", "  - name: app\n    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
+		yaml := httpYAML("", "  - name: app\n    health: {type: tcp, timeout: 1s, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
 		d, _ := start(t, yaml)
 		srv := d.Snapshot().Backends["app"].Pool.Servers()[0]
 		waitFor(t, "server down", func() bool { return !srv.State.Up() })
@@ -688,7 +688,7 @@ func TestHTTPRetryOn(t *testing.T) {
 func TestHTTPCustomErrorPage(t *testing.T) {
 	page := t.TempDir() + "/503.html"
 	os.WriteFile(page, []byte("<p>We'll be right back.</p>\n"), 0o644)
-	yaml := httpYAML("", "  - name: app\n    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
+	yaml := httpYAML("", "  - name: app\n    health: {type: tcp, timeout: 1s, interval: 20ms, rise: 1, fall: 1}\n    servers:\n      - {name: dead, addr_port: "+closedPort(t)+"}\n")
 	yaml = strings.Replace(yaml, "    use_backend: app\n", "    use_backend: app\n    error_pages: {503: "+page+"}\n", 1)
 	d, _ := start(t, yaml)
 	srv := d.Snapshot().Backends["app"].Pool.Servers()[0]

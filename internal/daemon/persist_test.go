@@ -11,7 +11,7 @@ import (
 
 func persistYAML(persist string, servers ...*httpServer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  - name: app\n    health: {type: tcp, interval: 30ms, rise: 1, fall: 1}\n    persist: %s\n    servers:\n", persist)
+	fmt.Fprintf(&b, "  - name: app\n    health: {type: tcp, timeout: 1s, interval: 30ms, rise: 1, fall: 1}\n    persist: %s\n    servers:\n", persist)
 	for _, s := range servers {
 		fmt.Fprintf(&b, "      - {name: %s, addr_port: %s}\n", s.name, s.addr())
 	}

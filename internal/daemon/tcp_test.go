@@ -20,7 +20,7 @@ import (
 func TestKilledServerLeavesAndReturns(t *testing.T) {
 	a, b := startEcho(t, "a"), startEcho(t, "b")
 	// fall × interval = 3 × 40ms; rise × interval = 2 × 40ms.
-	d, logs := start(t, backendYAML("roundrobin", "    health: {type: tcp, interval: 40ms, rise: 2, fall: 3}\n",
+	d, logs := start(t, backendYAML("roundrobin", "    health: {type: tcp, timeout: 1s, interval: 40ms, rise: 2, fall: 3}\n",
 		"{name: a, addr_port: "+a.addr()+"}", "{name: b, addr_port: "+b.addr()+"}"))
 	addr := frontAddr(t, d, "front")
 	srvB := d.Snapshot().Backends["pool"].Pool.Servers()[1]
@@ -74,7 +74,7 @@ func TestRetryOnRefusedConnect(t *testing.T) {
 }
 
 func TestNoServerClosesAtOnce(t *testing.T) {
-	d, logs := start(t, backendYAML("roundrobin", "    health: {type: tcp, interval: 20ms, rise: 1, fall: 1}\n",
+	d, logs := start(t, backendYAML("roundrobin", "    health: {type: tcp, timeout: 1s, interval: 20ms, rise: 1, fall: 1}\n",
 		"{name: dead, addr_port: "+closedPort(t)+"}"))
 	srv := d.Snapshot().Backends["pool"].Pool.Servers()[0]
 	waitFor(t, "dead marked down", func() bool { return !srv.State.Up() })
