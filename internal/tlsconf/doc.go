@@ -28,7 +28,9 @@
 // Info turns a connection's tls.ConnectionState into the values rules and
 // headers read (ssl_sni, ssl_version, ssl_alpn, ssl_client_verified,
 // ssl_client_cn, SANs, fingerprint). IsHandshakeRecord tells a TLS
-// ClientHello from plain text by its first byte.
+// ClientHello from plain text by its first byte. NameMatcher routes server
+// names as a tcp frontend's sni_routes say (exact names, then the longest
+// wildcard, which unlike a certificate's covers any depth).
 //
 // The tlstest subpackage makes CAs and certificates for tests.
 package tlsconf

@@ -64,7 +64,7 @@ func VersionRange(names []string) (lo, hi uint16, err error) {
 	}
 	for v := lo; v <= hi; v++ {
 		if !have[v] {
-			return 0, 0, fmt.Errorf("versions must form a range without gaps (Go allows a lowest and a highest version): add %s", VersionName(v))
+			return 0, 0, fmt.Errorf("TLS versions must form a range without gaps, as Go allows only a lowest and a highest version: add %s", VersionName(v))
 		}
 	}
 	return lo, hi, nil
@@ -162,6 +162,17 @@ func CipherSuiteNames() []string {
 		if _, err := CipherSuiteID(s.Name); err == nil {
 			names = append(names, s.Name)
 		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// OpenSSLCipherSuiteNames returns the OpenSSL names CipherSuiteID accepts,
+// sorted.
+func OpenSSLCipherSuiteNames() []string {
+	names := make([]string, 0, len(openSSLSuites))
+	for n := range openSSLSuites {
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names

@@ -114,3 +114,39 @@ func TestIsHandshakeRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestNameMatcher(t *testing.T) {
+	t.Parallel()
+	m := NewNameMatcher(map[string]string{
+		"a.example.com": "exact", "*.example.com": "wild", "*.b.example.com": "deeper", "Upper.Example.org.": "upper",
+	})
+	for name, want := range map[string]string{
+		"a.example.com":      "exact",
+		"A.EXAMPLE.COM.":     "exact",
+		"x.example.com":      "wild",
+		"x.y.example.com":    "wild",
+		"b.example.com":      "wild",
+		"x.b.example.com":    "deeper", // the longest wildcard wins
+		"z.x.b.example.com":  "deeper",
+		"example.com":        "",
+		".example.com":       "",
+		"upper.example.org":  "upper",
+		"other.org":          "",
+		"":                   "",
+		"com":                "",
+		"a.example.com.evil": "",
+	} {
+		got, ok := m.Match(name)
+		if got != want || ok != (want != "") {
+			t.Errorf("Match(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+}
+
+// TestNameMatcherAllocs is not parallel: AllocsPerRun needs the process.
+func TestNameMatcherAllocs(t *testing.T) {
+	m := NewNameMatcher(map[string]int{"a.example.com": 1, "*.example.com": 2})
+	if got := testing.AllocsPerRun(100, func() { m.Match("z.x.b.example.com") }); got != 0 {
+		t.Errorf("Match allocates %v times per call", got)
+	}
+}
