@@ -270,6 +270,8 @@ func (f *frame) run(prog *vm.Program) (any, error) {
 		f.st.req = r
 		f.st.env.Scheme, f.st.env.Host, f.st.env.Port = r.Scheme, r.Host, r.Port
 		f.st.env.Method, f.st.env.URI, f.st.env.Path, f.st.env.Query = r.Method, r.URI, r.Path, r.Query
+		f.st.env.SSLSNI, f.st.env.SSLVersion, f.st.env.SSLALPN = r.SSLSNI, r.SSLVersion, r.SSLALPN
+		f.st.env.SSLClientVerified, f.st.env.SSLClientCN, f.st.env.SSLClientSHA256 = r.SSLClientVerified, r.SSLClientCN, r.SSLClientSHA256
 		if f.prog.vmSrc {
 			f.st.env.Src = r.src()
 		}

@@ -325,7 +325,7 @@ func TestCompileSpecErrors(t *testing.T) {
 		}
 	}
 	_, err := Compile([]Spec{{When: "true", UseBackend: one}, {When: "x", UseBackend: one}, {When: "true"}})
-	want := "rule 1: when: unknown name \"x\"; variables are scheme, host, port, method, uri, path, query, src; functions are header, cookie, sprintf, hasPrefix, hasSuffix, lower, upper, trim, trimPrefix, trimSuffix, replace, len, inCIDR\n" +
+	want := "rule 1: when: unknown name \"x\"; variables are scheme, host, port, method, uri, path, query, src, ssl_sni, ssl_version, ssl_alpn, ssl_client_verified, ssl_client_cn, ssl_client_sha256; functions are header, cookie, sprintf, hasPrefix, hasSuffix, lower, upper, trim, trimPrefix, trimSuffix, replace, len, inCIDR\n" +
 		"rule 2: needs an action: redirect, use_backend, deny, set_header, del_header, set_response_header, del_response_header or path_prefix"
 	if err == nil || err.Error() != want {
 		t.Errorf("Compile = %v\nwant %s", err, want)

@@ -28,6 +28,8 @@ func testRequest() *Request {
 			headers: map[string]string{"x-env": "canary", "user-agent": "curl/8.5", "x-real-ip": "192.168.1.9", "x-pattern": "^/v[0-9]+/"},
 			cookies: map[string]string{"session": "abc123"},
 		},
+		SSLSNI: "api.noxy.rev", SSLVersion: "TLSv1.3", SSLALPN: "h2",
+		SSLClientVerified: true, SSLClientCN: "admin", SSLClientSHA256: "ab12",
 	}
 }
 
@@ -68,6 +70,10 @@ func TestConditions(t *testing.T) {
 		{src: "scheme == 'https'", want: false},
 		{src: "host == 'api.noxy.rev'", want: true},
 		{src: "port == 8080", want: true},
+		{src: "ssl_sni == 'api.noxy.rev' && ssl_version == 'TLSv1.3' && ssl_alpn == 'h2'", want: true},
+		{src: "ssl_client_verified && ssl_client_cn == 'admin'", want: true},
+		{src: "!ssl_client_verified", want: false},
+		{src: "ssl_client_sha256 == 'ab12'", want: true},
 		{src: "port != 8080", want: false},
 		{src: "port >= 8000 and port < 9000", want: true},
 		{src: "method == 'POST'", want: true},
@@ -246,7 +252,7 @@ func TestCompileErrors(t *testing.T) {
 		{src: "hots == 'x'", want: `unknown name "hots"; did you mean "host"?`, col: 1},
 		{src: "host == 'x' || hots == 'hots'", want: `unknown name "hots" at column 16; did you mean "host"?`, col: 16},
 		{src: "lowr(host) == 'x'", want: `unknown name "lowr"; did you mean "lower"?`, col: 1},
-		{src: "now() > 1", want: `unknown name "now"; variables are scheme, host, port, method, uri, path, query, src; functions are header, cookie, sprintf, hasPrefix, hasSuffix, lower, upper, trim, trimPrefix, trimSuffix, replace, len, inCIDR`, col: 1},
+		{src: "now() > 1", want: `unknown name "now"; variables are scheme, host, port, method, uri, path, query, src, ssl_sni, ssl_version, ssl_alpn, ssl_client_verified, ssl_client_cn, ssl_client_sha256; functions are header, cookie, sprintf, hasPrefix, hasSuffix, lower, upper, trim, trimPrefix, trimSuffix, replace, len, inCIDR`, col: 1},
 		{src: "contains(host, 'x')", want: `unexpected "contains" at column 1; contains is an operator, not a function: write e.g. host contains 'example'`, col: 1},
 		{src: "matches(path, '^/a')", want: `unexpected "matches" at column 1; matches is an operator, not a function: write e.g. path matches '^/api/v[0-9]+/'`, col: 1},
 		{src: "host", want: "expected a condition (true or false), got a string"},

@@ -71,6 +71,10 @@ func (c *compiler) boolean(n ast.Node) boolFn {
 		if v, ok := n.Value.(bool); ok {
 			return func(*frame) bool { return v }
 		}
+	case *ast.IdentifierNode:
+		if n.Value == "ssl_client_verified" {
+			return func(f *frame) bool { return f.req.SSLClientVerified }
+		}
 	case *ast.UnaryNode:
 		if x := c.boolean(n.Node); x != nil && (n.Operator == "!" || n.Operator == "not") {
 			return func(f *frame) bool { return !x(f) }
@@ -416,6 +420,16 @@ func variable(name string) strFn {
 		return func(f *frame) string { return f.req.Query }
 	case "src":
 		return func(f *frame) string { return f.req.src() }
+	case "ssl_sni":
+		return func(f *frame) string { return f.req.SSLSNI }
+	case "ssl_version":
+		return func(f *frame) string { return f.req.SSLVersion }
+	case "ssl_alpn":
+		return func(f *frame) string { return f.req.SSLALPN }
+	case "ssl_client_cn":
+		return func(f *frame) string { return f.req.SSLClientCN }
+	case "ssl_client_sha256":
+		return func(f *frame) string { return f.req.SSLClientSHA256 }
 	}
 	return nil
 }

@@ -30,6 +30,15 @@ type Request struct {
 	// Headers gives the header() and cookie() functions their values; nil
 	// means the request has none.
 	Headers HeaderGetter
+	// TLS, when the request came over TLS that fulcrum terminated: the
+	// server name the client asked for (SNI), the version ("TLSv1.3"), the
+	// protocol agreed by ALPN ("h2"), whether the client presented a
+	// certificate that verified against the frontend's CA, and that
+	// certificate's subject common name and SHA-256 fingerprint (hex).
+	// All are zero for plain requests.
+	SSLSNI, SSLVersion, SSLALPN string
+	SSLClientVerified            bool
+	SSLClientCN, SSLClientSHA256 string
 }
 
 // HeaderGetter reads request headers and cookies for header() and cookie().
@@ -84,7 +93,15 @@ type env struct {
 	Src    string              `expr:"src"`
 	Header func(string) string `expr:"header"`
 	Cookie func(string) string `expr:"cookie"`
+
+	SSLSNI            string `expr:"ssl_sni"`
+	SSLVersion        string `expr:"ssl_version"`
+	SSLALPN           string `expr:"ssl_alpn"`
+	SSLClientVerified bool   `expr:"ssl_client_verified"`
+	SSLClientCN       string `expr:"ssl_client_cn"`
+	SSLClientSHA256   string `expr:"ssl_client_sha256"`
 }
 
 // variables are the names of env's variables, in documentation order.
-var variables = []string{"scheme", "host", "port", "method", "uri", "path", "query", "src"}
+var variables = []string{"scheme", "host", "port", "method", "uri", "path", "query", "src",
+	"ssl_sni", "ssl_version", "ssl_alpn", "ssl_client_verified", "ssl_client_cn", "ssl_client_sha256"}
