@@ -36,7 +36,7 @@ type Request struct {
 	// certificate that verified against the frontend's CA, and that
 	// certificate's subject common name and SHA-256 fingerprint (hex).
 	// All are zero for plain requests.
-	SSLSNI, SSLVersion, SSLALPN string
+	SSLSNI, SSLVersion, SSLALPN  string
 	SSLClientVerified            bool
 	SSLClientCN, SSLClientSHA256 string
 }
