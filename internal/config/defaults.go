@@ -5,6 +5,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
 	"github.com/fulcrum-lb/fulcrum/internal/persist"
+	"github.com/fulcrum-lb/fulcrum/internal/tlsconf"
 )
 
 // Fulcrum's built-in defaults: the value a key takes when neither the file
@@ -24,7 +25,11 @@ const (
 	// timeout_queue defaults to the effective timeout_connect (HAProxy's rule).
 	DefaultRetries = 2
 
-	// ssl: versions default to TLSv1.2 and TLSv1.3 (see defaultTLSVersions).
+	// ssl: versions default to TLSv1.2 and TLSv1.3 (see defaultTLSVersions),
+	// verify to require when there is a ca, plain_http to auto in http
+	// mode and off in tcp mode.
+	DefaultSessionTickets = true
+	DefaultTicketRotation = Duration(tlsconf.DefaultTicketRotation)
 
 	// http_condition
 	DefaultRedirectCode = 302
@@ -90,7 +95,26 @@ const (
 	PersistCookie = "cookie" // persistence by a cookie fulcrum inserts (http mode)
 	PersistHeader = "header" // a stick table keyed by a request header (http mode)
 	PersistSource = "source" // a stick table keyed by the client's address
+
+	// ssl.verify on a frontend: how client certificates are checked.
+	VerifyRequire  = tlsconf.VerifyRequire  // a certificate signed by ca, or the handshake fails
+	VerifyOptional = tlsconf.VerifyOptional // none, or one signed by ca
+	VerifyNone     = tlsconf.VerifyNone     // none asked (also ssl.verify on a backend: no check)
+
+	// ssl.plain_http: what a connection that does not start with a TLS
+	// handshake gets on a frontend with ssl.
+	PlainHTTPAuto = "auto" // served as plain HTTP (http mode)
+	PlainHTTPOff  = "off"  // closed
+
+	SendProxyV1 = "v1" // PROXY protocol text header
+	SendProxyV2 = "v2" // PROXY protocol binary header
 )
+
+// VerifyModes are the values a frontend's ssl.verify accepts.
+var VerifyModes = append([]string(nil), tlsconf.VerifyModes...)
+
+// SendProxyVersions are the values send_proxy accepts.
+var SendProxyVersions = []string{SendProxyV1, SendProxyV2}
 
 // PersistTypes are the values persist.type accepts.
 var PersistTypes = []string{PersistCookie, PersistHeader, PersistSource}
@@ -115,7 +139,7 @@ var RetryOnChoices = []string{RetryOnEmptyResponse, RetryOnResponseTimeout, "500
 var DefaultRetryOn = []string{RetryOnEmptyResponse}
 
 // TLSVersions are the names ssl.versions accepts.
-var TLSVersions = []string{"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+var TLSVersions = append([]string(nil), tlsconf.Versions...)
 
 func defaultTLSVersions() []string { return []string{"TLSv1.2", "TLSv1.3"} }
 
@@ -186,8 +210,8 @@ func (d *decoder) frontendDefaults(f *Frontend, p string, df *Defaults) {
 	if !d.has(p + ".request_id") {
 		f.RequestID = DefaultRequestID
 	}
-	if f.SSL != nil && len(f.SSL.Versions) == 0 {
-		f.SSL.Versions = defaultTLSVersions()
+	if f.SSL != nil {
+		d.sslDefaults(f.SSL, p+".ssl", f.Mode)
 	}
 	for i := range f.HTTPCondition {
 		r := &f.HTTPCondition[i]
@@ -196,6 +220,26 @@ func (d *decoder) frontendDefaults(f *Frontend, p string, df *Defaults) {
 		}
 		if r.Deny != nil && r.Deny.Status == 0 {
 			r.Deny.Status = DefaultDenyStatus
+		}
+	}
+}
+
+// sslDefaults fills the unset values of a frontend's ssl.
+func (d *decoder) sslDefaults(s *SSL, p string, mode Mode) {
+	if len(s.Versions) == 0 {
+		s.Versions = defaultTLSVersions()
+	}
+	if !d.has(p + ".session_tickets") {
+		s.SessionTickets = DefaultSessionTickets
+	}
+	setDuration(&s.TicketRotation, s.SessionTickets && s.TicketRotation == 0, DefaultTicketRotation)
+	if s.CA != "" && s.Verify == "" {
+		s.Verify = VerifyRequire
+	}
+	if s.PlainHTTP == "" {
+		s.PlainHTTP = PlainHTTPOff
+		if mode == ModeHTTP {
+			s.PlainHTTP = PlainHTTPAuto
 		}
 	}
 }

@@ -298,7 +298,8 @@ func TestSSLRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, "ssl", *c.Frontends[0].SSL, SSL{Cert: filepath.Join(dir, "c.pem"), Key: filepath.Join(dir, "k.pem"),
-		Versions: []string{"TLSv1.2", "TLSv1.3"}})
+		Versions: []string{"TLSv1.2", "TLSv1.3"}, SessionTickets: true, TicketRotation: DefaultTicketRotation,
+		PlainHTTP: PlainHTTPAuto})
 }
 
 func TestAnchorsAndMergeKeys(t *testing.T) {

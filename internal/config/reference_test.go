@@ -91,6 +91,10 @@ func TestReferenceSimple(t *testing.T) {
 	check(t, "binds", len(f.Bind), 2)
 	check(t, "ssl.versions", f.SSL.Versions, []string{"TLSv1.3"})
 	check(t, "ssl.alpn", f.SSL.ALPN, []string{"h2", "http/1.1"})
+	// One ssl block on :80 and :443: plain HTTP on :80 is served by the
+	// first-byte rule (ssl.plain_http: auto, the default in http mode).
+	check(t, "ssl.plain_http", f.SSL.PlainHTTP, PlainHTTPAuto)
+	check(t, "ssl.session_tickets", f.SSL.SessionTickets, true)
 	check(t, "rules", len(f.HTTPCondition), 1)
 	check(t, "redirect code", f.HTTPCondition[0].Code, DefaultRedirectCode)
 	check(t, "global.maxconn", c.Global.MaxConn, 20)
@@ -113,8 +117,13 @@ func TestReferenceComplex(t *testing.T) {
 	check(t, "admin_front timeout_server", admin.TimeoutServer, Duration(500*time.Second))
 	check(t, "admin_front timeout_connect", admin.TimeoutConnect, Duration(10*time.Second))
 	if admin.SSL == nil || filepath.Base(admin.SSL.CA) != "ca-cert.pem" {
-		t.Errorf("admin_front ssl = %+v, want a ca", admin.SSL)
+		t.Fatalf("admin_front ssl = %+v, want a ca", admin.SSL)
 	}
+	// A client without a certificate signed by the ca is refused at the
+	// handshake; a client that is not TLS at all is closed.
+	check(t, "admin_front ssl.verify", admin.SSL.Verify, VerifyRequire)
+	check(t, "admin_front ssl.plain_http", admin.SSL.PlainHTTP, PlainHTTPOff)
+	check(t, "http_front ssl.plain_http", web.SSL.PlainHTTP, PlainHTTPAuto)
 
 	b := c.Backends[0]
 	check(t, "backend name", b.Name, "web_backend")

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config is a whole, validated configuration with defaults applied: every
 // Frontend carries its effective values (its own, else the defaults section's,
@@ -86,11 +89,18 @@ type Frontend struct {
 	Bind []Bind `yaml:"bind"`
 	// SSL terminates TLS on every bind address when not nil.
 	SSL *SSL `yaml:"ssl"`
+	// AcceptProxy lists the networks whose connections must start with a
+	// PROXY protocol header (v1 or v2), which then gives the client's
+	// address; nil when the frontend accepts no PROXY header.
+	AcceptProxy []netip.Prefix `yaml:"accept_proxy"`
 	// UseBackend is the default backend: traffic no rule routes goes
 	// there. It may be empty when rules route everything.
 	UseBackend string `yaml:"use_backend"`
 	// HTTPCondition holds the rules, in order (http mode only).
 	HTTPCondition []HTTPRule `yaml:"http_condition"`
+	// SNIRoutes route connections by the server name of their TLS
+	// ClientHello (tcp mode only); see SNIRoute.
+	SNIRoutes []SNIRoute `yaml:"sni_routes"`
 	// MaxConn limits this frontend's connections; 0 means no limit.
 	MaxConn int `yaml:"maxconn"`
 	// TimeoutConnect bounds a connection to a server (> 0).
@@ -132,23 +142,6 @@ type Bind struct {
 	// name, and the port is from 1 to 65535.
 	AddrPort string `yaml:"addr_port"`
 	Pos      Pos    `yaml:"-"`
-}
-
-// SSL is a frontend's TLS settings (Noxy's ssl block). File names are
-// absolute after loading (relative ones are taken from the configuration
-// file's directory), and the files were readable at load time.
-type SSL struct {
-	// Cert and Key are PEM files: the certificate chain and its key.
-	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
-	// CA, when set, is a PEM bundle: clients must present a certificate it
-	// signed (mutual TLS).
-	CA string `yaml:"ca"`
-	// Versions are the TLS versions allowed, each one of TLSVersions;
-	// TLSv1.2 and TLSv1.3 when not set.
-	Versions []string `yaml:"versions"`
-	// ALPN are the protocols offered in the handshake, e.g. h2, http/1.1.
-	ALPN []string `yaml:"alpn"`
 }
 
 // HTTPRule is one http_condition entry: a when expression and its actions.
@@ -216,7 +209,12 @@ type Backend struct {
 	// Persist keeps clients on one server; nil when there is no
 	// persistence.
 	Persist *Persist `yaml:"persist"`
-	Pos     Pos      `yaml:"-"`
+	// SSL makes fulcrum speak TLS to the servers when not nil.
+	SSL *BackendSSL `yaml:"ssl"`
+	// SendProxy is SendProxyV1 or SendProxyV2 to send a PROXY protocol
+	// header to the servers at the start of each connection, "" for none.
+	SendProxy string `yaml:"send_proxy"`
+	Pos       Pos    `yaml:"-"`
 }
 
 // Persist is a backend's persistence (stickiness): how a client is sent

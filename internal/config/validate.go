@@ -31,6 +31,9 @@ func (d *decoder) validate(c *Config, dir string) {
 			backends[b.Name] = i
 		}
 		d.validateBackend(b, p)
+		if b.SSL != nil {
+			d.validateBackendSSL(b.SSL, p+".ssl", dir)
+		}
 	}
 	names := make([]string, 0, len(backends))
 	for name := range backends {
@@ -40,6 +43,7 @@ func (d *decoder) validate(c *Config, dir string) {
 
 	frontends := make(map[string]int, len(c.Frontends))
 	bound := make(map[string]string) // normalised addr_port → frontend name
+	checked := make(map[int]bool)    // backends checked for use by a tcp frontend
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
 		p := index("frontend", i)
@@ -48,8 +52,16 @@ func (d *decoder) validate(c *Config, dir string) {
 		}
 		d.validateBinds(f, p, bound)
 		d.validateFrontend(f, p, names, dir)
-		if f.Mode == ModeTCP && f.UseBackend != "" {
-			if j, ok := backends[f.UseBackend]; ok {
+		if f.Mode != ModeTCP {
+			continue
+		}
+		used := []string{f.UseBackend}
+		for _, r := range f.SNIRoutes {
+			used = append(used, r.UseBackend)
+		}
+		for _, name := range used {
+			if j, ok := backends[name]; ok && !checked[j] {
+				checked[j] = true
 				d.checkTCPKey(&c.Backends[j], index("backend", j), f.Name)
 				d.checkTCPPersist(&c.Backends[j], index("backend", j), f.Name)
 			}
@@ -124,11 +136,17 @@ func (d *decoder) validateFrontend(f *Frontend, p string, backends []string, dir
 			routed = routed || len(r.UseBackend) > 0 || d.attempted(rp+".use_backend")
 		}
 	}
-	if !routed {
+	d.validateSNIRoutes(f, p, backends)
+	routed = routed || len(f.SNIRoutes) > 0 || d.attempted(p+".sni_routes")
+	switch {
+	case routed:
+	case f.Mode == ModeTCP:
+		d.missing(p+".use_backend", "a tcp frontend needs a use_backend, or sni_routes")
+	default:
 		d.missing(p+".use_backend", "a frontend needs a use_backend, or an http_condition with use_backend")
 	}
 	if f.SSL != nil {
-		d.validateSSL(f.SSL, p+".ssl", dir)
+		d.validateSSL(f, p+".ssl", dir)
 	}
 	if len(f.ErrorPages) > 0 && f.Mode != ModeHTTP {
 		d.errorAt(p+".error_pages", "needs mode http; this frontend's mode is %s", f.Mode)
@@ -268,42 +286,6 @@ func (d *decoder) validateWeighted(ws []WeightedBackend, p string, backends []st
 	}
 	if len(ws) > 0 && total == 0 {
 		d.errorAt(p, "every weight is 0; at least one backend needs a weight above 0")
-	}
-}
-
-// validateSSL checks s and makes its file names absolute against dir.
-func (d *decoder) validateSSL(s *SSL, p, dir string) {
-	switch {
-	case s.Cert == "" && s.Key == "":
-		d.missing(p+".cert", "ssl needs cert and key")
-	case s.Cert == "":
-		d.missing(p+".cert", "key needs a cert to go with it")
-	case s.Key == "":
-		d.missing(p+".key", "cert needs a key to go with it")
-	}
-	for _, f := range []struct {
-		key  string
-		name *string
-	}{{"cert", &s.Cert}, {"key", &s.Key}, {"ca", &s.CA}} {
-		if *f.name == "" {
-			continue
-		}
-		if !filepath.IsAbs(*f.name) {
-			*f.name = filepath.Join(dir, *f.name)
-		}
-		if err := readable(*f.name); err != nil {
-			d.errorAt(p+"."+f.key, "%v", err)
-		}
-	}
-	for i, v := range s.Versions {
-		if !contains(TLSVersions, v) {
-			d.errorAt(index(p+".versions", i), "unknown TLS version %q%s", v, didYouMean(v, TLSVersions))
-		}
-	}
-	for i, a := range s.ALPN {
-		if a == "" || len(a) > 255 {
-			d.errorAt(index(p+".alpn", i), "expected a protocol name of 1 to 255 bytes, such as h2 or http/1.1, got %q", a)
-		}
 	}
 }
 
