@@ -199,7 +199,7 @@ func (d *Daemon) handle(c *net.TCPConn, name string) {
 	defer fe.Limiter.Release()
 	switch fe.Mode {
 	case config.ModeHTTP:
-		d.http.Serve(d.ctx, c, fe, false)
+		d.http.Serve(d.ctx, c, fe, nil)
 	default:
 		d.tcp.Serve(d.ctx, c, fe)
 	}

@@ -67,6 +67,10 @@ type HTTPSettings struct {
 	ServerHeader string
 	// H2C accepts HTTP/2 with prior knowledge (cleartext) beside HTTP/1.1.
 	H2C bool
+	// ClientCertHeaders forwards the TLS client certificate's verification,
+	// subject CN and fingerprint in X-SSL-Client-* headers (and drops
+	// headers of those names that a client sent).
+	ClientCertHeaders bool
 	// ErrorPages replace the bodies of errors fulcrum answers, by status.
 	ErrorPages map[int]ErrorPage
 }

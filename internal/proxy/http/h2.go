@@ -120,10 +120,11 @@ func connectTimeout(ctx context.Context) time.Duration {
 	return 5 * time.Second
 }
 
-// serveH2 serves an HTTP/2 connection until it ends.
-func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, tls bool) {
+// serveH2 serves an HTTP/2 connection until it ends; t describes the TLS
+// it came over, nil for h2c.
+func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) {
 	p.h2init()
-	h := &h2Handler{p: p, fe: fe, tls: tls, src: addrOf(c.RemoteAddr()), port: portOf(c.LocalAddr())}
+	h := &h2Handler{p: p, fe: fe, tls: t, src: addrOf(c.RemoteAddr()), port: portOf(c.LocalAddr())}
 	h.srcStr = h.src.String()
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
@@ -133,11 +134,14 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		ModifyResponse: h.modifyResponse,
 		ErrorLog:       nil,
 	}
+	// The connection is already decrypted (or is h2c, begun with the
+	// preface): either way the server reads HTTP/2 frames in clear. A
+	// *tls.Conn is hidden behind prefixConn, or net/http would treat it as
+	// a TLS connection of its own.
 	var protos nethttp.Protocols
-	if tls {
-		protos.SetHTTP2(true)
-	} else {
-		protos.SetUnencryptedHTTP2(true) // the connection began with the preface
+	protos.SetUnencryptedHTTP2(true)
+	if _, ok := c.(*prefixConn); !ok {
+		c = &prefixConn{Conn: c}
 	}
 	l := &oneConnListener{c: c, done: make(chan struct{})}
 	srv := &nethttp.Server{
@@ -159,7 +163,7 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 type h2Handler struct {
 	p      *Proxy
 	fe     *runtime.Frontend
-	tls    bool
+	tls    *ConnTLS // nil for h2c
 	src    netip.Addr
 	srcStr string
 	port   int
@@ -203,11 +207,15 @@ func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	}
 	if h.fe.Rules != nil {
 		scheme := "http"
-		if h.tls {
+		if h.tls != nil {
 			scheme = "https"
 		}
 		env := rules.Request{Scheme: scheme, Host: hostOnly(r.Host), Port: h.port, Method: r.Method,
 			URI: r.URL.RequestURI(), Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Src: h.src, Headers: headerGetter{r}}
+		if t := h.tls; t != nil {
+			env.SSLSNI, env.SSLVersion, env.SSLALPN = t.SNI, t.Version, t.ALPN
+			env.SSLClientVerified, env.SSLClientCN, env.SSLClientSHA256 = t.ClientVerified, t.ClientCN, t.ClientSHA256
+		}
 		if err := h.fe.Rules.Eval(&env, &call.res, randFloat()); err != nil {
 			h.p.log.Debug("rule evaluation failed", "frontend", h.fe.Name, "err", err)
 		}
@@ -266,6 +274,20 @@ func (h *h2Handler) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
+	if h.fe.HTTP.ClientCertHeaders {
+		for _, n := range []string{"X-SSL-Client-Verified", "X-SSL-Client-CN", "X-SSL-Client-SHA256"} {
+			pr.Out.Header.Del(n)
+		}
+		if t := h.tls; t != nil {
+			if t.ClientVerified {
+				pr.Out.Header.Set("X-SSL-Client-Verified", "1")
+				pr.Out.Header.Set("X-SSL-Client-CN", t.ClientCN)
+				pr.Out.Header.Set("X-SSL-Client-SHA256", t.ClientSHA256)
+			} else {
+				pr.Out.Header.Set("X-SSL-Client-Verified", "0")
+			}
+		}
+	}
 	if h.fe.HTTP.Forwarded {
 		fwd := "for=" + h.srcStr
 		if h.src.Is6() {

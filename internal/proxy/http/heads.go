@@ -74,6 +74,8 @@ func (s *session) appendRequestHead(dst []byte, _ *backend.Server) []byte {
 			continue
 		case eqFold(h.Name, "X-Forwarded-Proto"), eqFold(h.Name, "X-Forwarded-Host"):
 			continue
+		case fe.HTTP.ClientCertHeaders && clientCertHeader(h.Name):
+			continue
 		case fe.HTTP.Forwarded && eqFold(h.Name, "Forwarded"):
 			continue
 		case len(s.res.DelHeader) > 0 && s.deleted(h.Name, s.res.DelHeader):
@@ -99,6 +101,9 @@ func (s *session) appendRequestHead(dst []byte, _ *backend.Server) []byte {
 	dst = append(dst, "\r\n"...)
 	if fe.HTTP.Forwarded {
 		dst = s.appendForwarded(dst)
+	}
+	if t := s.tls; t != nil && fe.HTTP.ClientCertHeaders {
+		dst = appendClientCertHeaders(dst, t)
 	}
 	if fe.HTTP.RequestID != "" && req.Header(fe.HTTP.RequestID) == nil {
 		dst = append(dst, fe.HTTP.RequestID...)
@@ -161,7 +166,7 @@ func (s *session) appendForwarded(dst []byte) []byte {
 }
 
 func (s *session) scheme() string {
-	if s.tls {
+	if s.tls != nil {
 		return "https"
 	}
 	return "http"
@@ -221,4 +226,26 @@ func (s *session) appendResponseHead(dst []byte) []byte {
 		}
 	}
 	return append(dst, "\r\n"...)
+}
+
+// appendClientCertHeaders tells the server about the client's certificate.
+// fulcrum sets these headers itself; values a client sent under the same
+// names are dropped (see clientCertHeader).
+func appendClientCertHeaders(dst []byte, t *ConnTLS) []byte {
+	dst = append(dst, "X-SSL-Client-Verified: "...)
+	if t.ClientVerified {
+		dst = append(dst, "1\r\n"...)
+		dst = append(dst, "X-SSL-Client-CN: "...)
+		dst = append(dst, t.ClientCN...)
+		dst = append(dst, "\r\nX-SSL-Client-SHA256: "...)
+		dst = append(dst, t.ClientSHA256...)
+		return append(dst, "\r\n"...)
+	}
+	return append(dst, "0\r\n"...)
+}
+
+// clientCertHeader reports whether name is one of the headers fulcrum sets
+// from the client's certificate, which a client must not be able to send.
+func clientCertHeader(name []byte) bool {
+	return eqFold(name, "X-SSL-Client-Verified") || eqFold(name, "X-SSL-Client-CN") || eqFold(name, "X-SSL-Client-SHA256")
 }

@@ -83,11 +83,27 @@ func (p *Proxy) Close() {
 	}
 }
 
+// ConnTLS describes the TLS that fulcrum terminated on a client
+// connection, for rules (ssl_* variables) and forwarded headers.
+type ConnTLS struct {
+	SNI, Version, ALPN string
+	// ClientVerified says the client presented a certificate that
+	// verified against the frontend's CA; ClientCN and ClientSHA256 are
+	// that certificate's subject common name and fingerprint (hex).
+	ClientVerified bool
+	ClientCN       string
+	ClientSHA256   string
+}
+
 // Serve handles one client connection of fe until it closes, and closes
-// it. tls says the connection came over TLS (scheme https). ctx ends waits
-// for a server slot.
-func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, tls bool) {
-	s := p.session(ctx, c, fe, tls)
+// it. t describes the TLS fulcrum terminated on it, nil for plain HTTP
+// (scheme http). ctx ends waits for a server slot.
+func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) {
+	if t != nil && t.ALPN == "h2" {
+		p.serveH2(ctx, c, fe, t)
+		return
+	}
+	s := p.session(ctx, c, fe, t)
 	defer p.release(s)
 	s.serve()
 }

@@ -60,7 +60,8 @@ type session struct {
 	fe  *runtime.Frontend
 	cc  timedConn
 	r   *h1.Reader
-	tls bool
+	tls *ConnTLS // nil for plain connections
+	tl  ConnTLS  // what tls points to, kept in the pooled session
 
 	src    netip.Addr
 	srcStr string
@@ -85,13 +86,17 @@ type session struct {
 	log               logEntry
 }
 
-func (p *Proxy) session(ctx context.Context, c net.Conn, fe *runtime.Frontend, tls bool) *session {
+func (p *Proxy) session(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) *session {
 	s, _ := p.sessions.Get().(*session)
 	if s == nil {
 		s = &session{p: p, out: make([]byte, 0, 4096), id: make([]byte, 0, 64)}
 		s.r = h1.NewReader(&s.cc, p.opts.HeadSize)
 	}
-	s.ctx, s.fe, s.tls = ctx, fe, tls
+	s.ctx, s.fe, s.tls = ctx, fe, nil
+	if t != nil {
+		s.tl = *t
+		s.tls = &s.tl
+	}
 	s.cc.reset(c, fe.TimeoutClient, fe.TimeoutClient)
 	s.r.Reset(&s.cc)
 	s.src = addrOf(c.RemoteAddr())
@@ -129,7 +134,7 @@ func (s *session) serve() {
 				// is no HTTP/1.1 request.
 				pre, ok := s.takePreface()
 				if ok {
-					s.p.serveH2(s.ctx, &prefixConn{Conn: s.cc.Conn, pre: pre}, s.fe, s.tls)
+					s.p.serveH2(s.ctx, &prefixConn{Conn: s.cc.Conn, pre: pre}, s.fe, nil)
 					return
 				}
 				s.begin()
@@ -245,9 +250,13 @@ func indexString(b []byte, sub string) int {
 // keeps them (results that outlive it are built by the rules as new strings).
 func (s *session) fillEnv() {
 	e := &s.env
-	e.Scheme = "http"
-	if s.tls {
-		e.Scheme = "https"
+	e.Scheme = s.scheme()
+	if t := s.tls; t != nil {
+		e.SSLSNI, e.SSLVersion, e.SSLALPN = t.SNI, t.Version, t.ALPN
+		e.SSLClientVerified, e.SSLClientCN, e.SSLClientSHA256 = t.ClientVerified, t.ClientCN, t.ClientSHA256
+	} else {
+		e.SSLSNI, e.SSLVersion, e.SSLALPN = "", "", ""
+		e.SSLClientVerified, e.SSLClientCN, e.SSLClientSHA256 = false, "", ""
 	}
 	e.Host = hostOnly(ustr(s.host))
 	e.Port = s.port
