@@ -166,7 +166,21 @@ func serve(cfg *config.Config, log *slog.Logger, ready func(*daemon.Daemon)) int
 		ready(d)
 	}
 	log.Info("fulcrum started", "version", version(), "config", cfg.File, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			// Certificates and keys are read again; a file that fails to
+			// load leaves its frontend's certificates as they were.
+			if err := d.Snapshot().ReloadCertificates(); err != nil {
+				log.Error("certificate reload failed; the previous certificates stay", "err", err)
+			}
+		}
+	}
 	grace := cfg.Global.TimeoutShutdown.D()
 	log.Info("shutting down", "grace", grace.String())
 	forced := d.Shutdown(grace)

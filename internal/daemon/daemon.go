@@ -53,10 +53,8 @@ type listener struct {
 // New builds cfg and binds every frontend's addresses. On any error nothing
 // is left bound or running.
 func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
-	for _, f := range cfg.Frontends {
-		if f.SSL != nil {
-			return nil, fmt.Errorf("frontend %s: ssl (TLS termination) is not supported by this version of fulcrum yet", f.Name)
-		}
+	if err := unsupported(cfg); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel}
@@ -95,6 +93,28 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	snap.Start(sh, cfg.Global.ResolveInterval.D())
 	d.store.Swap(snap)
 	return d, nil
+}
+
+// unsupported refuses configurations that use a capability this version
+// checks but cannot serve yet, rather than serving them half-way.
+func unsupported(cfg *config.Config) error {
+	for _, f := range cfg.Frontends {
+		switch {
+		case len(f.AcceptProxy) > 0:
+			return fmt.Errorf("frontend %s: accept_proxy (PROXY protocol) is not supported by this version of fulcrum yet", f.Name)
+		case len(f.SNIRoutes) > 0 && f.SSL == nil:
+			return fmt.Errorf("frontend %s: sni_routes without ssl (TLS passthrough) is not supported by this version of fulcrum yet", f.Name)
+		}
+	}
+	for _, b := range cfg.Backends {
+		switch {
+		case b.SendProxy != "":
+			return fmt.Errorf("backend %s: send_proxy (PROXY protocol) is not supported by this version of fulcrum yet", b.Name)
+		case b.SSL != nil:
+			return fmt.Errorf("backend %s: ssl (TLS to servers) is not supported by this version of fulcrum yet", b.Name)
+		}
+	}
+	return nil
 }
 
 // openAccessLog opens the access log cfg asks for, if any frontend is in
@@ -197,12 +217,7 @@ func (d *Daemon) handle(c *net.TCPConn, name string) {
 		return
 	}
 	defer fe.Limiter.Release()
-	switch fe.Mode {
-	case config.ModeHTTP:
-		d.http.Serve(d.ctx, c, fe, nil)
-	default:
-		d.tcp.Serve(d.ctx, c, fe)
-	}
+	d.serve(c, fe)
 }
 
 func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err error) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -136,18 +135,13 @@ func TestNameReResolved(t *testing.T) {
 	}
 }
 
-func TestSSLRefusedClearly(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"cert.pem", "key.pem"} {
-		os.WriteFile(dir+"/"+f, []byte("x"), 0o600)
-	}
-	yaml := strings.Replace(backendYAML("roundrobin", "", "{addr_port: 127.0.0.1:1}"), "    use_backend: pool\n",
-		"    use_backend: pool\n    ssl: {cert: "+dir+"/cert.pem, key: "+dir+"/key.pem}\n", 1)
+func TestUnsupportedRefusedClearly(t *testing.T) {
+	yaml := strings.Replace(backendYAML("roundrobin", "    send_proxy: v2\n", "{addr_port: 127.0.0.1:1}"), "mode: tcp", "mode: tcp", 1)
 	cfg, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(cfg, runtime.NewShared(nil)); err == nil || !strings.Contains(err.Error(), "ssl") {
-		t.Errorf("New = %v, want an error naming ssl", err)
+	if _, err := New(cfg, runtime.NewShared(nil)); err == nil || !strings.Contains(err.Error(), "send_proxy") {
+		t.Errorf("New = %v, want an error naming send_proxy", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/persist"
 	"github.com/fulcrum-lb/fulcrum/internal/resolve"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
+	"github.com/fulcrum-lb/fulcrum/internal/tlsconf"
 )
 
 // Shared is the state that outlives snapshots: server state by ID and
@@ -104,6 +106,7 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 	for i := range cfg.Backends {
 		be, err := buildBackend(ctx, cfg, &cfg.Backends[i], sh, snap)
 		if err != nil {
+			snap.Close()
 			return nil, err
 		}
 		snap.Backends[be.Name] = be
@@ -120,6 +123,25 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 		for _, b := range fc.Bind {
 			fe.Binds = append(fe.Binds, b.AddrPort)
 		}
+		fe.AcceptProxy = fc.AcceptProxy
+		if fc.SSL != nil {
+			srv, err := tlsconf.NewServer(serverSpec(fc), sh.Logger)
+			if err != nil {
+				snap.Close()
+				return nil, fmt.Errorf("frontend %s: ssl: %w", fc.Name, err)
+			}
+			fe.TLS = srv
+			fe.PlainHTTP = fc.SSL.PlainHTTP == config.PlainHTTPAuto
+		}
+		if len(fc.SNIRoutes) > 0 {
+			routes := make(map[string]*Backend)
+			for _, r := range fc.SNIRoutes {
+				for _, name := range r.SNI {
+					routes[name] = snap.Backends[r.UseBackend]
+				}
+			}
+			fe.SNIRoutes = tlsconf.NewNameMatcher(routes)
+		}
 		if fc.Mode == config.ModeHTTP {
 			fe.Backends = snap.Backends
 			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader, H2C: fc.H2C}
@@ -129,7 +151,7 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 			if len(fc.ErrorPages) > 0 {
 				pages, err := loadErrorPages(fc.ErrorPages)
 				if err != nil {
-					snap.health.Stop()
+					snap.Close()
 					return nil, fmt.Errorf("frontend %s: error_pages: %w", fc.Name, err)
 				}
 				fe.HTTP.ErrorPages = pages
@@ -137,7 +159,7 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 			if len(fc.HTTPCondition) > 0 {
 				prog, err := compileRules(fc.HTTPCondition)
 				if err != nil {
-					snap.health.Stop()
+					snap.Close()
 					return nil, fmt.Errorf("frontend %s: %w", fc.Name, err)
 				}
 				fe.Rules = prog
@@ -209,7 +231,36 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 	if pc := bc.Persist; pc != nil {
 		be.Persist = buildPersistence(cfg, bc, pc, pool, sh)
 	}
+	be.SendProxy = bc.SendProxy
+	if bs := bc.SSL; bs != nil {
+		base, err := tlsconf.NewClient(tlsconf.ClientSpec{Verify: bs.Verify, SNI: bs.SNI, Cert: bs.Cert, Key: bs.Key, ALPN: bs.ALPN})
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: ssl: %w", bc.Name, err)
+		}
+		be.TLS = base
+		for _, s := range pool.Servers() {
+			host, _, _ := net.SplitHostPort(s.Addr)
+			be.ServerTLS = append(be.ServerTLS, tlsconf.ForServer(base, host))
+		}
+	}
 	return be, nil
+}
+
+// serverSpec maps a frontend's ssl block to a TLS server specification.
+func serverSpec(fc *config.Frontend) tlsconf.ServerSpec {
+	s := fc.SSL
+	spec := tlsconf.ServerSpec{
+		Name: fc.Name, CertDir: s.CertDir, CA: s.CA, Verify: s.Verify, Versions: s.Versions,
+		Ciphers: s.Ciphers, Curves: s.Curves, ALPN: s.ALPN,
+		NoSessionTickets: !s.SessionTickets, TicketRotation: s.TicketRotation.D(),
+	}
+	if s.Cert != "" {
+		spec.Certs = append(spec.Certs, tlsconf.CertFiles{Cert: s.Cert, Key: s.Key})
+	}
+	for _, c := range s.Certs {
+		spec.Certs = append(spec.Certs, tlsconf.CertFiles{Cert: c.Cert, Key: c.Key})
+	}
+	return spec
 }
 
 // buildPersistence prepares a backend's persistence over pool's servers.

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -23,6 +25,7 @@ func (s *Snapshot) Start(sh *Shared, interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.life = &lifecycle{cancel: cancel}
 	s.sweepSticks(ctx)
+	s.watchCertificates(ctx, 5*time.Second)
 	if len(s.resolve) == 0 || interval <= 0 {
 		return
 	}
@@ -73,6 +76,41 @@ func (s *Snapshot) Close() {
 	s.health.Stop()
 	for _, be := range s.Backends {
 		be.Pool.Close()
+	}
+	for _, fe := range s.Frontends {
+		if fe.TLS != nil {
+			fe.TLS.Close()
+		}
+	}
+}
+
+// ReloadCertificates re-reads every frontend's certificates and keys (on
+// SIGHUP). A frontend whose files fail to load keeps its certificates; the
+// errors are returned together.
+func (s *Snapshot) ReloadCertificates() error {
+	var errs []error
+	for _, fe := range s.Frontends {
+		if fe.TLS != nil {
+			if err := fe.TLS.Reload(); err != nil {
+				errs = append(errs, fmt.Errorf("frontend %s: %w", fe.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// watchCertificates reloads a frontend's certificates when their files
+// change, checking every interval.
+func (s *Snapshot) watchCertificates(ctx context.Context, interval time.Duration) {
+	for _, fe := range s.Frontends {
+		if fe.TLS == nil {
+			continue
+		}
+		s.life.wg.Add(1)
+		go func() {
+			defer s.life.wg.Done()
+			fe.TLS.Watch(ctx, interval)
+		}()
 	}
 }
 

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"crypto/tls"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/limit"
 	"github.com/fulcrum-lb/fulcrum/internal/persist"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
+	"github.com/fulcrum-lb/fulcrum/internal/tlsconf"
 )
 
 // Snapshot is one immutable runtime view of a configuration.
@@ -42,6 +45,18 @@ type Frontend struct {
 	TimeoutQueue   time.Duration
 	Retries        int
 
+	// TLS terminates TLS on this frontend's connections, or is nil.
+	TLS *tlsconf.Server
+	// PlainHTTP serves a connection that does not start with a TLS
+	// handshake as plain HTTP on a TLS frontend (Noxy's one ssl block
+	// over :80 and :443); otherwise such a connection is closed.
+	PlainHTTP bool
+	// SNIRoutes choose a tcp frontend's backend by the TLS server name,
+	// or are nil.
+	SNIRoutes *tlsconf.NameMatcher[*Backend]
+	// AcceptProxy are the sources whose connections start with a PROXY
+	// protocol header.
+	AcceptProxy []netip.Prefix
 	// Rules are the compiled http_condition rules (http mode), or nil.
 	Rules *rules.Program
 	// HTTP holds http-mode settings.
@@ -120,6 +135,7 @@ type FrontendCounters struct {
 	NoServer     atomic.Uint64 // closed because no server was available
 	QueueTimeout atomic.Uint64 // closed after waiting timeout_queue for a server slot
 	ConnectFail  atomic.Uint64 // closed after every connect attempt failed
+	TLSFail      atomic.Uint64 // TLS handshakes that failed
 	BytesIn      atomic.Uint64 // client to server
 	BytesOut     atomic.Uint64 // server to client
 }
@@ -137,6 +153,14 @@ type Backend struct {
 	// Key is the request attribute hashing algorithms hash: "src", "uri",
 	// "header:NAME" or "cookie:NAME".
 	Key string
+	// TLS, when not nil, is the client TLS configuration for connections
+	// to the servers (before ForServer); ServerTLS holds it per server,
+	// by Server.Index().
+	TLS       *tls.Config
+	ServerTLS []*tls.Config
+	// SendProxy is "v1" or "v2" to send a PROXY protocol header to the
+	// servers, "" for none.
+	SendProxy string
 	// Persist is the backend's session persistence, or nil.
 	Persist *Persistence
 	// RetryOn says when a replayable request is retried elsewhere.

@@ -39,11 +39,19 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPC
 // done. ctx ends the wait for a server (shutdown), not an established copy.
 // When client is a *net.TCPConn the bytes move with splice(2); otherwise
 // (TLS terminated here) they are copied through a buffer.
-func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend) {
+func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend, t Target) {
 	defer client.Close()
-	be := fe.Backend
-	to := runtime.Effective(fe, be)
+	be := t.Backend
+	if be == nil {
+		be = fe.Backend
+	}
 	src := clientAddr(client)
+	if be == nil {
+		fe.Counters.NoServer.Add(1)
+		p.Log.Warn("connection closed without a server", "frontend", fe.Name, "client", src.String(), "reason", "no backend for this connection")
+		return
+	}
+	to := runtime.Effective(fe, be)
 	req := balance.Request{Client: src, Hash: balance.HashAddr(src)}
 
 	srv, conn, err := p.connect(ctx, be, &req, to)
@@ -53,7 +61,24 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 	}
 	defer srv.Release()
 	defer conn.Close()
+	if len(t.Preamble) > 0 {
+		conn.SetWriteDeadline(time.Now().Add(to.Server))
+		if _, err := conn.Write(t.Preamble); err != nil {
+			return
+		}
+		conn.SetWriteDeadline(time.Time{})
+	}
 	pipe(client, conn, to, fe.Counters, &srv.State.Counters)
+}
+
+// Target says where a connection goes beyond the frontend's defaults.
+type Target struct {
+	// Backend replaces the frontend's use_backend (SNI routing), when set.
+	Backend *runtime.Backend
+	// Preamble is written to the server before anything of the client's:
+	// a PROXY protocol header, or bytes already read from the client to
+	// route it (a ClientHello).
+	Preamble []byte
 }
 
 // connect acquires a server and dials it, trying another server (or, with

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	httpproxy "github.com/fulcrum-lb/fulcrum/internal/proxy/http"
+	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+	"github.com/fulcrum-lb/fulcrum/internal/tlsconf"
+)
+
+// serve hands a connection that passed the gates to its mode's handler,
+// terminating TLS on the way when the frontend has ssl.
+func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
+	if fe.TLS == nil {
+		if fe.Mode == config.ModeHTTP {
+			d.http.Serve(d.ctx, c, fe, nil)
+		} else {
+			d.tcp.Serve(d.ctx, c, fe, tcp.Target{})
+		}
+		return
+	}
+	// On a TLS frontend the first byte tells TLS (a handshake record) from
+	// plain HTTP: Noxy's examples put one ssl block on :80 and :443.
+	var first [1]byte
+	c.SetReadDeadline(time.Now().Add(fe.TimeoutClient))
+	if _, err := c.Read(first[:]); err != nil {
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	conn := &replayConn{Conn: c, pre: first[:]}
+	if !tlsconf.IsHandshakeRecord(first[0]) {
+		if fe.PlainHTTP && fe.Mode == config.ModeHTTP {
+			d.http.Serve(d.ctx, conn, fe, nil)
+		}
+		return // tcp mode, or plain_http off: not for this frontend
+	}
+	tc := tls.Server(conn, fe.TLS.Config())
+	ctx, cancel := context.WithTimeout(d.ctx, fe.TimeoutClient)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		fe.Counters.TLSFail.Add(1)
+		d.log.Debug("TLS handshake failed", "frontend", fe.Name, "client", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	info := tlsconf.Info(tc.ConnectionState())
+	if fe.Mode == config.ModeHTTP {
+		d.http.Serve(d.ctx, tc, fe, &httpproxy.ConnTLS{
+			SNI: info.SNI, Version: info.Version, ALPN: info.ALPN,
+			ClientVerified: info.ClientVerified, ClientCN: info.ClientCN, ClientSHA256: info.ClientFingerprint,
+		})
+		return
+	}
+	t := tcp.Target{}
+	if fe.SNIRoutes != nil {
+		if be, ok := fe.SNIRoutes.Match(info.SNI); ok {
+			t.Backend = be
+		}
+	}
+	d.tcp.Serve(d.ctx, tc, fe, t)
+}
+
+// replayConn returns bytes already read from a connection before reading
+// on from it.
+type replayConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite half-closes the underlying TCP connection.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
