@@ -698,3 +698,83 @@ func TestHTTPCustomErrorPage(t *testing.T) {
 		t.Errorf("got %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
+
+func TestHTTPRuleActionsAndHeaders(t *testing.T) {
+	echo := startHTTP(t, "echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "backend/1.0")
+		w.Header().Set("X-Internal", "secret")
+		fmt.Fprintf(w, "path=%s tenant=%s cookie=%s fwd=%s\n", r.URL.Path, r.Header.Get("X-Tenant"), r.Header.Get("Cookie"), r.Header.Get("Forwarded"))
+	})
+	rules := `    forwarded: true
+    server_header: fulcrum
+    http_condition:
+      - when: "path startsWith '/private'"
+        deny: {status: 403, body: "private\n"}
+      - when: "path startsWith '/api'"
+        set_header: {X-Tenant: acme}
+        del_header: [Cookie]
+        set_response_header: {X-Served-By: fulcrum}
+        del_response_header: [X-Internal]
+        path_prefix: /v2
+`
+	d, _ := start(t, httpYAML(rules, serversYAML("app", "roundrobin", echo)))
+	front := "http://" + frontAddr(t, d, "web")
+	cl := client()
+	resp, body := get(t, cl, front+"/private/x")
+	if resp.StatusCode != 403 || body != "private\n" {
+		t.Errorf("deny: %d %q", resp.StatusCode, body)
+	}
+	resp, body = get(t, cl, front+"/api/users", "Cookie", "session=1", "X-Tenant", "spoofed", "Host", "shop.example")
+	want := `path=/v2/api/users tenant=acme cookie= fwd=for=127.0.0.1;proto=http;host="shop.example"` + "\n"
+	if body != want {
+		t.Errorf("server saw %q, want %q", body, want)
+	}
+	if resp.Header.Get("X-Served-By") != "fulcrum" || resp.Header.Get("X-Internal") != "" || resp.Header.Get("Server") != "fulcrum" {
+		t.Errorf("response headers %v", resp.Header)
+	}
+}
+
+func TestHTTPExpectContinue(t *testing.T) {
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Reject") != "" {
+			http.Error(w, "too big", http.StatusRequestEntityTooLarge)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	exchange := func(reject bool) (interim, final string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		hdr := ""
+		if reject {
+			hdr = "X-Reject: 1\r\n"
+		}
+		fmt.Fprintf(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n%s\r\n", hdr)
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
+		if strings.HasPrefix(line, "HTTP/1.1 100") {
+			br.ReadString('\n') // blank line
+			io.WriteString(c, "hello")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			return strings.TrimSpace(line), fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}
+		return "", strings.TrimSpace(line)
+	}
+	if interim, final := exchange(false); interim != "HTTP/1.1 100 Continue" || final != "200 5" {
+		t.Errorf("accepted: %q then %q", interim, final)
+	}
+	if interim, final := exchange(true); interim != "" || !strings.HasPrefix(final, "HTTP/1.1 413") {
+		t.Errorf("rejected before the body: %q then %q", interim, final)
+	}
+}
