@@ -98,20 +98,18 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 // unsupported refuses configurations that use a capability this version
 // checks but cannot serve yet, rather than serving them half-way.
 func unsupported(cfg *config.Config) error {
+	used := map[string]config.Mode{}
 	for _, f := range cfg.Frontends {
-		switch {
-		case len(f.AcceptProxy) > 0:
-			return fmt.Errorf("frontend %s: accept_proxy (PROXY protocol) is not supported by this version of fulcrum yet", f.Name)
-		case len(f.SNIRoutes) > 0 && f.SSL == nil:
-			return fmt.Errorf("frontend %s: sni_routes without ssl (TLS passthrough) is not supported by this version of fulcrum yet", f.Name)
+		used[f.UseBackend] = f.Mode
+		for _, r := range f.HTTPCondition {
+			for _, wb := range r.UseBackend {
+				used[wb.Name] = f.Mode
+			}
 		}
 	}
 	for _, b := range cfg.Backends {
-		switch {
-		case b.SendProxy != "":
-			return fmt.Errorf("backend %s: send_proxy (PROXY protocol) is not supported by this version of fulcrum yet", b.Name)
-		case b.SSL != nil:
-			return fmt.Errorf("backend %s: ssl (TLS to servers) is not supported by this version of fulcrum yet", b.Name)
+		if used[b.Name] == config.ModeHTTP && (b.SendProxy != "" || b.SSL != nil) {
+			return fmt.Errorf("backend %s: send_proxy and ssl are served in tcp mode only by this version of fulcrum", b.Name)
 		}
 	}
 	return nil

@@ -136,7 +136,7 @@ func TestNameReResolved(t *testing.T) {
 }
 
 func TestUnsupportedRefusedClearly(t *testing.T) {
-	yaml := strings.Replace(backendYAML("roundrobin", "    send_proxy: v2\n", "{addr_port: 127.0.0.1:1}"), "mode: tcp", "mode: tcp", 1)
+	yaml := strings.Replace(backendYAML("roundrobin", "    send_proxy: v2\n", "{addr_port: 127.0.0.1:1}"), "mode: tcp", "mode: http", 1)
 	cfg, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)

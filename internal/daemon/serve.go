@@ -9,18 +9,39 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/config"
 	httpproxy "github.com/fulcrum-lb/fulcrum/internal/proxy/http"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
+	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+	"github.com/fulcrum-lb/fulcrum/internal/sni"
 	"github.com/fulcrum-lb/fulcrum/internal/tlsconf"
 )
 
 // serve hands a connection that passed the gates to its mode's handler,
 // terminating TLS on the way when the frontend has ssl.
 func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
+	// conn is c as the handlers see it: with the addresses of a PROXY
+	// protocol header when one came from a trusted source. tcp mode keeps c
+	// itself (for splice) and takes the addresses from t.
+	var conn net.Conn = c
+	var t tcp.Target
+	if len(fe.AcceptProxy) > 0 {
+		pc, h, err := proxyproto.Accept(c, fe.AcceptProxy, fe.TimeoutClient)
+		if err != nil {
+			fe.Counters.ProxyFail.Add(1)
+			d.log.Warn("bad PROXY protocol header", "frontend", fe.Name, "client", c.RemoteAddr().String(), "err", err)
+			return
+		}
+		if h != nil && h.Src.IsValid() {
+			conn, t.Client, t.Dst = pc, h.Src, h.Dst
+		}
+	}
 	if fe.TLS == nil {
-		if fe.Mode == config.ModeHTTP {
-			d.http.Serve(d.ctx, c, fe, nil)
-		} else {
-			d.tcp.Serve(d.ctx, c, fe, tcp.Target{})
+		switch {
+		case fe.Mode == config.ModeHTTP:
+			d.http.Serve(d.ctx, conn, fe, nil)
+		case fe.SNIRoutes != nil:
+			d.passthrough(c, fe, t)
+		default:
+			d.tcp.Serve(d.ctx, c, fe, t)
 		}
 		return
 	}
@@ -28,18 +49,18 @@ func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
 	// plain HTTP: Noxy's examples put one ssl block on :80 and :443.
 	var first [1]byte
 	c.SetReadDeadline(time.Now().Add(fe.TimeoutClient))
-	if _, err := c.Read(first[:]); err != nil {
+	if _, err := conn.Read(first[:]); err != nil {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	conn := &replayConn{Conn: c, pre: first[:]}
+	rc := &replayConn{Conn: conn, pre: first[:]}
 	if !tlsconf.IsHandshakeRecord(first[0]) {
 		if fe.PlainHTTP && fe.Mode == config.ModeHTTP {
-			d.http.Serve(d.ctx, conn, fe, nil)
+			d.http.Serve(d.ctx, rc, fe, nil)
 		}
 		return // tcp mode, or plain_http off: not for this frontend
 	}
-	tc := tls.Server(conn, fe.TLS.Config())
+	tc := tls.Server(rc, fe.TLS.Config())
 	ctx, cancel := context.WithTimeout(d.ctx, fe.TimeoutClient)
 	err := tc.HandshakeContext(ctx)
 	cancel()
@@ -56,13 +77,28 @@ func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
 		})
 		return
 	}
-	t := tcp.Target{}
 	if fe.SNIRoutes != nil {
 		if be, ok := fe.SNIRoutes.Match(info.SNI); ok {
 			t.Backend = be
 		}
 	}
 	d.tcp.Serve(d.ctx, tc, fe, t)
+}
+
+// passthrough routes a TLS connection it does not terminate by the server
+// name of its ClientHello; the server gets the client's bytes unchanged.
+func (d *Daemon) passthrough(c *net.TCPConn, fe *runtime.Frontend, t tcp.Target) {
+	hello, buffered, err := sni.Peek(c, fe.TimeoutClient, 0)
+	if err != nil {
+		d.log.Debug("no TLS ClientHello to route by", "frontend", fe.Name, "client", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return
+	}
+	if be, ok := fe.SNIRoutes.Match(hello.ServerName); ok {
+		t.Backend = be
+	}
+	t.Preamble = buffered
+	d.tcp.Serve(d.ctx, c, fe, t)
 }
 
 // replayConn returns bytes already read from a connection before reading

@@ -136,6 +136,7 @@ type FrontendCounters struct {
 	QueueTimeout atomic.Uint64 // closed after waiting timeout_queue for a server slot
 	ConnectFail  atomic.Uint64 // closed after every connect attempt failed
 	TLSFail      atomic.Uint64 // TLS handshakes that failed
+	ProxyFail    atomic.Uint64 // bad PROXY protocol headers from trusted sources
 	BytesIn      atomic.Uint64 // client to server
 	BytesOut     atomic.Uint64 // server to client
 }

@@ -6,6 +6,7 @@ package tcp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
@@ -45,7 +47,13 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 	if be == nil {
 		be = fe.Backend
 	}
-	src := clientAddr(client)
+	if !t.Client.IsValid() {
+		t.Client = addrPort(client.RemoteAddr())
+	}
+	if !t.Dst.IsValid() {
+		t.Dst = addrPort(client.LocalAddr())
+	}
+	src := t.Client.Addr()
 	if be == nil {
 		fe.Counters.NoServer.Add(1)
 		p.Log.Warn("connection closed without a server", "frontend", fe.Name, "client", src.String(), "reason", "no backend for this connection")
@@ -61,24 +69,59 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 	}
 	defer srv.Release()
 	defer conn.Close()
-	if len(t.Preamble) > 0 {
+	var pre []byte
+	switch be.SendProxy {
+	case "v1":
+		pre = proxyproto.AppendV1(pre, t.Client, t.Dst)
+	case "v2":
+		pre = proxyproto.AppendV2(pre, t.Client, t.Dst)
+	}
+	pre = append(pre, t.Preamble...)
+	if len(pre) > 0 {
 		conn.SetWriteDeadline(time.Now().Add(to.Server))
-		if _, err := conn.Write(t.Preamble); err != nil {
+		if _, err := conn.Write(pre); err != nil {
 			return
 		}
 		conn.SetWriteDeadline(time.Time{})
 	}
-	pipe(client, conn, to, fe.Counters, &srv.State.Counters)
+	var server net.Conn = conn
+	if be.ServerTLS != nil {
+		tc := tls.Client(conn, be.ServerTLS[srv.Index()])
+		hctx, cancel := context.WithTimeout(ctx, to.Connect)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			be.Pool.ReportConnect(srv, err)
+			p.Log.Warn("TLS to server failed", "frontend", fe.Name, "backend", be.Name, "server", srv.Name(), "err", err)
+			return
+		}
+		server = tc
+	}
+	pipe(client, server, to, fe.Counters, &srv.State.Counters)
 }
 
 // Target says where a connection goes beyond the frontend's defaults.
 type Target struct {
 	// Backend replaces the frontend's use_backend (SNI routing), when set.
 	Backend *runtime.Backend
-	// Preamble is written to the server before anything of the client's:
-	// a PROXY protocol header, or bytes already read from the client to
-	// route it (a ClientHello).
+	// Preamble is written to the server before anything of the client's
+	// (after a PROXY protocol header, when the backend sends one): bytes
+	// already read from the client to route it, such as a ClientHello.
 	Preamble []byte
+	// Client and Dst, when valid, are the client's and the address it
+	// connected to as a PROXY protocol header told them (accept_proxy);
+	// otherwise the connection's own addresses count.
+	Client, Dst netip.AddrPort
+}
+
+// addrPort returns a's address and port.
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
 
 // connect acquires a server and dials it, trying another server (or, with
@@ -143,14 +186,6 @@ func (p *Proxy) refuse(fe *runtime.Frontend, be *runtime.Backend, src netip.Addr
 	p.Log.Warn("connection closed without a server", "frontend", fe.Name, "backend", be.Name, "client", src.String(), "reason", err.Error())
 }
 
-func clientAddr(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
-
 // closeWriter is a connection that can half-close (TCP, TLS).
 type closeWriter interface{ CloseWrite() error }
 
@@ -163,7 +198,7 @@ func closeWrite(c net.Conn) {
 // pipe copies both ways until both directions are done. A direction that
 // ends cleanly half-closes the other side; one that fails closes both, which
 // ends the other direction too.
-func pipe(client net.Conn, server *net.TCPConn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
+func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
 	var once sync.Once
 	abort := func() {
 		once.Do(func() {
@@ -182,7 +217,7 @@ func pipe(client net.Conn, server *net.TCPConn, to runtime.Timeouts, fc *runtime
 			abort()
 			return
 		}
-		server.CloseWrite()
+		closeWrite(server)
 	}()
 	_, err := copyAny(client, server, to.Server, to.Client, func(n int64) {
 		fc.BytesOut.Add(uint64(n))
