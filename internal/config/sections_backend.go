@@ -36,7 +36,7 @@ func backendFields(b *Backend) fields {
 				b.Retries = &n
 			}
 		},
-		"proto": enum("proto", []string{"h1", "h2c"}, func(s string) { b.Proto = s }),
+		"proto": enum("proto", []string{"h1", "h2", "h2c"}, func(s string) { b.Proto = s }),
 		"retry_on": func(d *decoder, v *yaml.Node, p string) {
 			b.RetryOn = []string{}
 			d.list(v, p, "conditions", func(e *yaml.Node, p string) {

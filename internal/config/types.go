@@ -198,7 +198,8 @@ type Backend struct {
 	// Retries overrides the frontend's retries when not nil.
 	Retries *int `yaml:"retries"`
 	// Proto is the protocol spoken to the servers in http mode: "h1"
-	// (HTTP/1.1, default) or "h2c" (HTTP/2 without TLS, e.g. gRPC).
+	// (HTTP/1.1, default), "h2" (HTTP/2 over TLS: needs ssl) or "h2c"
+	// (HTTP/2 without TLS, e.g. gRPC).
 	Proto string `yaml:"proto"`
 	// RetryOn lists what, besides a failed connect (always retried), makes
 	// fulcrum retry a request on another server in http mode; only a

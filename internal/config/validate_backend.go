@@ -14,6 +14,12 @@ import (
 // validateBackend checks b's servers, balance options and checks.
 func (d *decoder) validateBackend(b *Backend, p string) {
 	d.needList(p+".servers", len(b.Servers), `{addr_port: "host:port"}`)
+	switch {
+	case b.Proto == "h2" && b.SSL == nil:
+		d.errorAt(p+".proto", "h2 is HTTP/2 over TLS and needs ssl; use h2c for HTTP/2 in clear")
+	case b.Proto == "h2c" && b.SSL != nil:
+		d.errorAt(p+".proto", "h2c is HTTP/2 in clear and cannot go with ssl; use h2")
+	}
 	names := make(map[string]int, len(b.Servers))
 	for i, s := range b.Servers {
 		sp := index(p+".servers", i)

@@ -53,9 +53,6 @@ type listener struct {
 // New builds cfg and binds every frontend's addresses. On any error nothing
 // is left bound or running.
 func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
-	if err := unsupported(cfg); err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel}
 	d.conns.m = make(map[net.Conn]struct{})
@@ -93,26 +90,6 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	snap.Start(sh, cfg.Global.ResolveInterval.D())
 	d.store.Swap(snap)
 	return d, nil
-}
-
-// unsupported refuses configurations that use a capability this version
-// checks but cannot serve yet, rather than serving them half-way.
-func unsupported(cfg *config.Config) error {
-	used := map[string]config.Mode{}
-	for _, f := range cfg.Frontends {
-		used[f.UseBackend] = f.Mode
-		for _, r := range f.HTTPCondition {
-			for _, wb := range r.UseBackend {
-				used[wb.Name] = f.Mode
-			}
-		}
-	}
-	for _, b := range cfg.Backends {
-		if used[b.Name] == config.ModeHTTP && (b.SendProxy != "" || b.SSL != nil) {
-			return fmt.Errorf("backend %s: send_proxy and ssl are served in tcp mode only by this version of fulcrum", b.Name)
-		}
-	}
-	return nil
 }
 
 // openAccessLog opens the access log cfg asks for, if any frontend is in

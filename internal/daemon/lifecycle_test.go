@@ -134,14 +134,3 @@ func TestNameReResolved(t *testing.T) {
 		t.Errorf("log lacks %q:\n%s", want, logs)
 	}
 }
-
-func TestUnsupportedRefusedClearly(t *testing.T) {
-	yaml := strings.Replace(backendYAML("roundrobin", "    send_proxy: v2\n", "{addr_port: 127.0.0.1:1}"), "mode: tcp", "mode: http", 1)
-	cfg, err := config.Parse("t.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(cfg, runtime.NewShared(nil)); err == nil || !strings.Contains(err.Error(), "send_proxy") {
-		t.Errorf("New = %v, want an error naming send_proxy", err)
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -176,5 +177,122 @@ backend:
 	}
 	if !strings.Contains(logs.String(), "TLS to server failed") {
 		t.Errorf("not logged:\n%s", logs)
+	}
+}
+
+// tlsHTTPServer is an HTTPS backend (HTTP/1.1 and HTTP/2 by ALPN) whose
+// certificate a test CA signs.
+func tlsHTTPServer(t *testing.T, ca *tlstest.CA, h http.HandlerFunc) *httpServer {
+	t.Helper()
+	s := &httpServer{name: "tls"}
+	s.Server = httptest.NewUnstartedServer(h)
+	s.Server.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, tlstest.Options{CN: "app.test", DNS: []string{"app.test"}}).TLS(t)}}
+	s.Server.EnableHTTP2 = true
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestHTTPToTLSServers(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "backend CA")
+	caFile := ca.WriteCA(t, dir, "ca")
+	srv := tlsHTTPServer(t, ca, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Grpc-Status")
+		fmt.Fprintf(w, "%s tls=%v", r.Proto, r.TLS != nil)
+		w.Header().Set("Grpc-Status", "0")
+	})
+	// HTTP/2 clients reach the server in the backend's proto; HTTP/1.1
+	// clients over HTTP/1.1 (in TLS, since the backend has ssl).
+	for _, tc := range []struct{ proto, want, want1 string }{
+		{"h1", "HTTP/1.1 tls=true", "HTTP/1.1 tls=true"},
+		{"h2", "HTTP/2.0 tls=true", "HTTP/1.1 tls=true"},
+	} {
+		t.Run(tc.proto, func(t *testing.T) {
+			backends := "  - name: app\n    proto: " + tc.proto + "\n    ssl: {verify: " + caFile + ", sni: app.test}\n    servers:\n      - {name: s, addr_port: " + srv.addr() + "}\n"
+			d, _ := start(t, h2cYAML("", backends))
+			front := "http://" + frontAddr(t, d, "web") + "/"
+			// An HTTP/1.1 client, and an HTTP/2 (h2c) one.
+			if _, body := get(t, client(), front); body != tc.want1 {
+				t.Errorf("HTTP/1.1 client: %q, want %q", body, tc.want1)
+			}
+			resp, err := h2cClient().Get(front)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != tc.want {
+				t.Errorf("HTTP/2 client: %q, want %q", body, tc.want)
+			}
+			if tc.proto == "h2" && resp.Trailer.Get("Grpc-Status") != "0" {
+				t.Errorf("trailers %v", resp.Trailer)
+			}
+		})
+	}
+}
+
+// proxyEcho reads a PROXY header and answers every HTTP request with the
+// client address the header gave.
+func proxyEcho(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				h, err := proxyproto.Read(br)
+				if err != nil {
+					return
+				}
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					body := h.Src.Addr().String()
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestHTTPSendProxy(t *testing.T) {
+	srv := proxyEcho(t)
+	backends := "  - name: app\n    send_proxy: v2\n    servers:\n      - {name: s, addr_port: " + srv + "}\n"
+	yaml := strings.Replace(h2cYAML("", backends), "    use_backend: app\n", "    use_backend: app\n    accept_proxy: [127.0.0.0/8]\n", 1)
+	d, _ := start(t, yaml)
+	addr := frontAddr(t, d, "web")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	hdr := proxyproto.AppendV1(nil, netip.MustParseAddrPort("198.51.100.7:40000"), netip.MustParseAddrPort("192.0.2.1:80"))
+	c.Write(append(hdr, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"...))
+	br := bufio.NewReader(c)
+	for i := range 2 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != "198.51.100.7" {
+			t.Errorf("request %d: the server saw %q, want the client from the PROXY chain", i, body)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package http
 import (
 	"errors"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
+	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
@@ -85,7 +88,14 @@ func (s *session) forward(be *runtime.Backend) {
 // attempt runs one exchange with srv.
 func (s *session) attempt(be *runtime.Backend, srv *backend.Server, to runtime.Timeouts) outcome {
 	began := time.Now()
-	uc, reused, err := s.p.up.get(s.ctx, srv, to.Connect, be.IdleTimeout)
+	o := dialOpts{timeout: to.Connect, idleTimeout: be.IdleTimeout}
+	if be.ServerTLS != nil {
+		o.tls = be.ServerTLS[srv.Index()]
+	}
+	if be.SendProxy != "" {
+		o.proxyHeader = s.proxyHeader(be.SendProxy)
+	}
+	uc, reused, err := s.p.up.get(s.ctx, srv, o)
 	if err != nil {
 		be.Pool.ReportConnect(srv, err)
 		s.fe.Counters.ConnectFail.Add(1)
@@ -301,4 +311,23 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 		return false
 	}
 	return !resp.Close && !resp.BodyUntilClose()
+}
+
+// proxyHeader is the PROXY protocol header telling a server about this
+// session's client.
+func (s *session) proxyHeader(version string) []byte {
+	src, dst := addrPortOf(s.cc.Conn.RemoteAddr()), addrPortOf(s.cc.Conn.LocalAddr())
+	if version == "v1" {
+		return proxyproto.AppendV1(nil, src, dst)
+	}
+	return proxyproto.AppendV2(nil, src, dst)
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
@@ -59,31 +61,111 @@ func (s *session) takePreface() ([]byte, bool) {
 	return pre, bytes.Equal(pre[:m], h2Preface[:m])
 }
 
-// h2 holds what every HTTP/2 connection of a Proxy shares.
+// h2 holds what every HTTP/2 connection of a Proxy shares: transports to
+// the servers, one per protocol, which take each dial's settings (connect
+// timeout, TLS, PROXY header) from the request's context.
 type h2 struct {
-	once sync.Once
-	h1   *nethttp.Transport // to HTTP/1.1 servers
-	h2c  *nethttp.Transport // to servers with proto h2c
+	once  sync.Once
+	plain transports
+}
+
+// transports reach servers over HTTP/1.1 and HTTP/2, in clear or TLS.
+type transports struct {
+	h1, h2c, h1tls, h2tls *nethttp.Transport
+}
+
+func (t *transports) closeIdle() {
+	for _, tr := range []*nethttp.Transport{t.h1, t.h2c, t.h1tls, t.h2tls} {
+		if tr != nil {
+			tr.CloseIdleConnections()
+		}
+	}
+}
+
+// pick returns the transport for be.
+func (t *transports) pick(be *runtime.Backend) *nethttp.Transport {
+	switch {
+	case be.ServerTLS != nil && be.Proto == "h2":
+		return t.h2tls
+	case be.ServerTLS != nil:
+		return t.h1tls
+	case be.Proto == "h2c":
+		return t.h2c
+	}
+	return t.h1
+}
+
+// dialInfo is what one dial to a server needs, carried in the context.
+type dialInfo struct {
+	timeout     time.Duration
+	tls         *tls.Config
+	proxyHeader []byte
+}
+
+type dialInfoKey struct{}
+
+func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	di, _ := ctx.Value(dialInfoKey{}).(*dialInfo)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if di != nil && di.timeout > 0 {
+		d.Timeout = di.timeout
+	}
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil || di == nil || di.proxyHeader == nil {
+		return c, err
+	}
+	if _, err := c.Write(di.proxyHeader); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// dialTLS dials and completes TLS, offering alpn.
+func dialTLS(alpn string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialTCP(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		di, _ := ctx.Value(dialInfoKey{}).(*dialInfo)
+		if di == nil || di.tls == nil {
+			c.Close()
+			return nil, errors.New("no TLS configuration for this server")
+		}
+		cfg := di.tls.Clone()
+		cfg.NextProtos = []string{alpn}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// newTransports makes a set of transports, keeping up to 64 idle
+// connections per server each.
+func newTransports() transports {
+	var h1, h2c, h2 nethttp.Protocols
+	h1.SetHTTP1(true)
+	h2c.SetUnencryptedHTTP2(true)
+	h2.SetHTTP2(true)
+	mk := func(p *nethttp.Protocols, tlsALPN string) *nethttp.Transport {
+		tr := &nethttp.Transport{
+			DialContext: dialTCP, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
+			DisableCompression: true, Protocols: p,
+		}
+		if tlsALPN != "" {
+			tr.DialTLSContext = dialTLS(tlsALPN)
+		}
+		return tr
+	}
+	return transports{h1: mk(&h1, ""), h2c: mk(&h2c, ""), h1tls: mk(&h1, "http/1.1"), h2tls: mk(&h2, "h2")}
 }
 
 func (p *Proxy) h2init() {
-	p.h2.once.Do(func() {
-		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-			d := net.Dialer{Timeout: connectTimeout(ctx)}
-			return d.DialContext(ctx, network, addr)
-		}
-		var h1, h2c nethttp.Protocols
-		h1.SetHTTP1(true)
-		h2c.SetUnencryptedHTTP2(true)
-		p.h2.h1 = &nethttp.Transport{
-			DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
-			DisableCompression: true, Protocols: &h1,
-		}
-		p.h2.h2c = &nethttp.Transport{
-			DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
-			DisableCompression: true, Protocols: &h2c,
-		}
-	})
+	p.h2.once.Do(func() { p.h2.plain = newTransports() })
 }
 
 // oneConnListener hands one connection to an http.Server, then blocks
@@ -111,20 +193,13 @@ func (l *oneConnListener) Close() error {
 
 func (l *oneConnListener) Addr() net.Addr { return l.c.LocalAddr() }
 
-type connectTimeoutKey struct{}
-
-func connectTimeout(ctx context.Context) time.Duration {
-	if d, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok && d > 0 {
-		return d
-	}
-	return 5 * time.Second
-}
-
 // serveH2 serves an HTTP/2 connection until it ends; t describes the TLS
 // it came over, nil for h2c.
 func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) {
 	p.h2init()
-	h := &h2Handler{p: p, fe: fe, tls: t, src: addrOf(c.RemoteAddr()), port: portOf(c.LocalAddr())}
+	h := &h2Handler{p: p, fe: fe, tls: t, src: addrOf(c.RemoteAddr()), port: portOf(c.LocalAddr()),
+		srcAP: addrPortOf(c.RemoteAddr()), dstAP: addrPortOf(c.LocalAddr())}
+	defer h.private.closeIdle()
 	h.srcStr = h.src.String()
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
@@ -161,13 +236,19 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 
 // h2Handler proxies the streams of one HTTP/2 connection.
 type h2Handler struct {
-	p      *Proxy
-	fe     *runtime.Frontend
-	tls    *ConnTLS // nil for h2c
-	src    netip.Addr
-	srcStr string
-	port   int
-	rp     *httputil.ReverseProxy
+	p   *Proxy
+	fe  *runtime.Frontend
+	tls *ConnTLS // nil for h2c
+	src netip.Addr
+	// srcAP and dstAP are the client's and the frontend's addresses, for
+	// PROXY headers; private are transports of this client connection
+	// alone, for backends that are sent one (send_proxy).
+	srcAP, dstAP netip.AddrPort
+	privOnce     sync.Once
+	private      transports
+	srcStr       string
+	port         int
+	rp           *httputil.ReverseProxy
 }
 
 // h2call is one request's state, carried in its context.
@@ -327,14 +408,22 @@ func joinComma(v []string) string {
 func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 	call := req.Context().Value(h2callKey{}).(*h2call)
 	be, to := call.be, call.to
-	rt := nethttp.RoundTripper(h.p.h2.h1)
-	if be.Proto == "h2c" {
-		rt = h.p.h2.h2c
+	trs := &h.p.h2.plain
+	di := &dialInfo{timeout: to.Connect}
+	if be.SendProxy != "" {
+		h.privOnce.Do(func() { h.private = newTransports() })
+		trs = &h.private
+		if be.SendProxy == "v1" {
+			di.proxyHeader = proxyproto.AppendV1(nil, h.srcAP, h.dstAP)
+		} else {
+			di.proxyHeader = proxyproto.AppendV2(nil, h.srcAP, h.dstAP)
+		}
 	}
+	rt := trs.pick(be)
 	replayable := (req.Body == nil || req.Body == nethttp.NoBody) && isIdempotent(req.Method)
 	var a backend.Attempt
 	breq := balance.Request{Client: h.src, Hash: h.hashKey(req, be)}
-	ctx := context.WithValue(req.Context(), connectTimeoutKey{}, to.Connect)
+	ctx := context.WithValue(req.Context(), dialInfoKey{}, di)
 	queued := time.Now()
 	var st stickiness
 	if be.Persist != nil {
@@ -367,6 +456,10 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 		call.log.server, call.log.retries, call.srv = srv.Name(), try, srv
 		out := req.Clone(ctx)
 		out.URL.Host = srv.State.Addr()
+		if be.ServerTLS != nil {
+			out.URL.Scheme = "https"
+			di.tls = be.ServerTLS[srv.Index()]
+		}
 		began := time.Now()
 		// The response head must come within timeout_server.
 		rctx, cancel := context.WithCancelCause(ctx)

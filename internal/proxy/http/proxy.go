@@ -77,10 +77,7 @@ func (p *Proxy) Close() {
 	close(p.stop)
 	p.wg.Wait()
 	p.up.closeAll()
-	if p.h2.h1 != nil {
-		p.h2.h1.CloseIdleConnections()
-		p.h2.h2c.CloseIdleConnections()
-	}
+	p.h2.plain.closeIdle()
 }
 
 // ConnTLS describes the TLS that fulcrum terminated on a client

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -12,11 +13,12 @@ import (
 
 // upConn is one connection to a server, with its response reader.
 type upConn struct {
-	c     net.Conn
-	tc    timedConn // c with the current exchange's timeouts; r reads through it
-	r     *h1.Reader
-	idle  time.Time // when it went back to the pool
-	reuse int       // requests it has carried before the current one
+	c       net.Conn
+	private bool      // carries one client's PROXY header: never pooled
+	tc      timedConn // c with the current exchange's timeouts; r reads through it
+	r       *h1.Reader
+	idle    time.Time // when it went back to the pool
+	reuse   int       // requests it has carried before the current one
 }
 
 // idlePool holds a server's idle connections, most recently used first.
@@ -42,40 +44,78 @@ func (u *upstreams) pool(st *backend.State) *idlePool {
 	return p.(*idlePool)
 }
 
-// get returns an idle connection to addr's server if one is fresh enough,
-// else dials a new one with timeout. reused says which.
-func (u *upstreams) get(ctx context.Context, srv *backend.Server, timeout, idleTimeout time.Duration) (uc *upConn, reused bool, err error) {
+// dialOpts are what a new server connection needs besides its address.
+type dialOpts struct {
+	timeout     time.Duration
+	idleTimeout time.Duration
+	tls         *tls.Config // TLS to the server, or nil
+	proxyHeader []byte      // a PROXY protocol header to send first, or nil
+}
+
+// get returns an idle connection to srv if one is fresh enough, else dials
+// a new one. reused says which. A connection that must carry a PROXY
+// header is always new and never pooled: it speaks for one client.
+func (u *upstreams) get(ctx context.Context, srv *backend.Server, o dialOpts) (uc *upConn, reused bool, err error) {
+	if o.proxyHeader != nil {
+		uc, err := u.dial(ctx, srv, o)
+		return uc, false, err
+	}
 	p := u.pool(srv.State)
 	now := time.Now()
 	p.mu.Lock()
 	for len(p.conns) > 0 {
 		uc = p.conns[len(p.conns)-1]
 		p.conns = p.conns[:len(p.conns)-1]
-		if now.Sub(uc.idle) < idleTimeout {
+		if now.Sub(uc.idle) < o.idleTimeout {
 			p.mu.Unlock()
 			return uc, true, nil
 		}
 		uc.c.Close()
 	}
 	p.mu.Unlock()
-	d := net.Dialer{Timeout: timeout}
+	uc, err = u.dial(ctx, srv, o)
+	return uc, false, err
+}
+
+// dial opens a new connection to srv: TCP, the PROXY header, TLS.
+func (u *upstreams) dial(ctx context.Context, srv *backend.Server, o dialOpts) (*upConn, error) {
+	d := net.Dialer{Timeout: o.timeout}
 	c, err := d.DialContext(ctx, "tcp", srv.State.Addr())
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	uc = &upConn{c: c}
+	if o.proxyHeader != nil {
+		c.SetWriteDeadline(time.Now().Add(o.timeout))
+		if _, err := c.Write(o.proxyHeader); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.SetWriteDeadline(time.Time{})
+	}
+	if o.tls != nil {
+		tc := tls.Client(c, o.tls)
+		hctx, cancel := context.WithTimeout(ctx, o.timeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	uc := &upConn{c: c, private: o.proxyHeader != nil}
 	uc.tc.reset(c, 0, 0)
 	uc.r = h1.NewReader(&uc.tc, u.headSize)
-	return uc, false, nil
+	return uc, nil
 }
 
 // put returns a connection whose exchange ended cleanly to its server's pool,
 // or closes it when the pool is full.
 func (u *upstreams) put(srv *backend.Server, uc *upConn, maxIdle int, idleTimeout time.Duration) {
-	if uc.r.Buffered() > 0 { // the server sent more than it should have
+	if uc.r.Buffered() > 0 || uc.private { // more than it should have, or one client's
 		uc.c.Close()
 		return
 	}
