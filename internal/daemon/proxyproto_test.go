@@ -296,3 +296,29 @@ func TestHTTPSendProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthChecksOverTLS: a backend with ssl is checked over TLS: a server
+// whose certificate does not verify is marked down by the check itself.
+func TestHealthChecksOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "backend CA")
+	caFile := ca.WriteCA(t, dir, "ca")
+	good := tlsHTTPServer(t, ca, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	other := tlstest.NewCA(t, "other")
+	bad := tlsHTTPServer(t, other, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	for _, typ := range []string{"tcp", "http"} {
+		t.Run(typ, func(t *testing.T) {
+			backends := "  - name: app\n    ssl: {verify: " + caFile + ", sni: app.test}\n    health: {type: " + typ + ", timeout: 1s, interval: 30ms, rise: 1, fall: 1}\n" +
+				"    servers:\n      - {name: good, addr_port: " + good.addr() + "}\n      - {name: bad, addr_port: " + bad.addr() + "}\n"
+			d, logs := start(t, httpYAML("", backends))
+			srv := d.Snapshot().Backends["app"].Pool.Servers()
+			waitFor(t, "bad marked down", func() bool { return !srv[1].State.Up() })
+			if !srv[0].State.Up() {
+				t.Error("the good server is down")
+			}
+			if !strings.Contains(logs.String(), `server=bad`) || !strings.Contains(logs.String(), "certificate") {
+				t.Errorf("the TLS failure is not the logged reason:\n%s", logs)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,13 @@ import (
 // backend.
 type Checker interface {
 	Check(ctx context.Context, addr string) error
+}
+
+// TLSChecker is a Checker that can also probe over TLS with cfg (which
+// carries the server name to verify).
+type TLSChecker interface {
+	Checker
+	CheckTLS(ctx context.Context, addr string, cfg *tls.Config) error
 }
 
 // CheckerFunc adapts a function to a Checker.

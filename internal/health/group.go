@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,10 @@ type Spec struct {
 	Rise, Fall int
 	// Port, if not 0, is checked instead of the server's own port.
 	Port int
+	// TLS, when not nil, gives the TLS configuration for a server: the
+	// check then runs over TLS (a handshake for tcp checks, HTTPS for http
+	// checks), as the backend's traffic does.
+	TLS func(*backend.Server) *tls.Config
 }
 
 func (s *Spec) applyDefaults() {
@@ -240,7 +245,12 @@ func (g *Group) check(p *backend.Pool, s *backend.Server, spec *Spec, v *verdict
 		return spec.Interval
 	}
 	ctx, cancel := context.WithTimeout(g.ctx, spec.Timeout)
-	err := spec.Checker.Check(ctx, addr)
+	var err error
+	if tc, ok := spec.Checker.(TLSChecker); ok && spec.TLS != nil {
+		err = tc.CheckTLS(ctx, addr, spec.TLS(s))
+	} else {
+		err = spec.Checker.Check(ctx, addr)
+	}
 	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if g.ctx.Err() != nil {

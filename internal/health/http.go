@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -103,8 +104,22 @@ func NewHTTP(o HTTPOptions) (*HTTP, error) {
 // Check sends one request to addr and checks the status and, if asked, the
 // body. The whole exchange is bounded by ctx.
 func (h *HTTP) Check(ctx context.Context, addr string) error {
+	return h.check(ctx, "http://"+addr, h.client)
+}
+
+// CheckTLS is Check over HTTPS, with cfg verifying the server.
+func (h *HTTP) CheckTLS(ctx context.Context, addr string, cfg *tls.Config) error {
+	tr := h.client.Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	defer tr.CloseIdleConnections()
+	c := *h.client
+	c.Transport = tr
+	return h.check(ctx, "https://"+addr, &c)
+}
+
+func (h *HTTP) check(ctx context.Context, base string, client *http.Client) error {
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, h.opts.Method, "http://"+addr+h.path, nil)
+	req, err := http.NewRequestWithContext(ctx, h.opts.Method, base+h.path, nil)
 	if err != nil {
 		return &Failure{Reason: "invalid request: " + err.Error(), Err: err}
 	}
@@ -113,7 +128,7 @@ func (h *HTTP) Check(ctx context.Context, addr string) error {
 	}
 	req.Close = true
 	req.Header.Set("User-Agent", "fulcrum-health-check")
-	resp, err := h.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fail(ctx, start, err)
 	}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 )
@@ -24,3 +25,20 @@ func (TCP) Check(ctx context.Context, addr string) error {
 }
 
 var _ Checker = TCP{}
+
+// CheckTLS connects to addr and completes a TLS handshake with cfg, which
+// verifies the server's certificate as the backend's traffic would.
+func (TCP) CheckTLS(ctx context.Context, addr string, cfg *tls.Config) error {
+	start := time.Now()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fail(ctx, start, err)
+	}
+	defer c.Close()
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return &Failure{Reason: "TLS: " + describe(err), Err: err}
+	}
+	return nil
+}

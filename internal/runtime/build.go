@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -211,10 +212,29 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 	for _, i := range names {
 		snap.resolve = append(snap.resolve, resolveTarget{pool: pool, server: pool.Servers()[i]})
 	}
+	var baseTLS *tls.Config
+	var serverTLS []*tls.Config
+	if bs := bc.SSL; bs != nil {
+		base, err := tlsconf.NewClient(tlsconf.ClientSpec{Verify: bs.Verify, SNI: bs.SNI, Cert: bs.Cert, Key: bs.Key, ALPN: bs.ALPN})
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("backend %s: ssl: %w", bc.Name, err)
+		}
+		baseTLS = base
+		for _, s := range pool.Servers() {
+			host, _, _ := net.SplitHostPort(s.Addr)
+			serverTLS = append(serverTLS, tlsconf.ForServer(base, host))
+		}
+	}
 	if h := bc.Health; h != nil {
 		spec, err := healthSpec(h)
 		if err != nil {
+			pool.Close()
 			return nil, fmt.Errorf("backend %s: health: %w", bc.Name, err)
+		}
+		if serverTLS != nil {
+			// Checks go over TLS, as the traffic does.
+			spec.TLS = func(s *backend.Server) *tls.Config { return serverTLS[s.Index()] }
 		}
 		snap.health.Add(pool, spec)
 	}
@@ -232,17 +252,7 @@ func buildBackend(ctx context.Context, cfg *config.Config, bc *config.Backend, s
 		be.Persist = buildPersistence(cfg, bc, pc, pool, sh)
 	}
 	be.SendProxy = bc.SendProxy
-	if bs := bc.SSL; bs != nil {
-		base, err := tlsconf.NewClient(tlsconf.ClientSpec{Verify: bs.Verify, SNI: bs.SNI, Cert: bs.Cert, Key: bs.Key, ALPN: bs.ALPN})
-		if err != nil {
-			return nil, fmt.Errorf("backend %s: ssl: %w", bc.Name, err)
-		}
-		be.TLS = base
-		for _, s := range pool.Servers() {
-			host, _, _ := net.SplitHostPort(s.Addr)
-			be.ServerTLS = append(be.ServerTLS, tlsconf.ForServer(base, host))
-		}
-	}
+	be.TLS, be.ServerTLS = baseTLS, serverTLS
 	return be, nil
 }
 
