@@ -165,8 +165,9 @@ func frontendFields(f *Frontend) fields {
 				f.RequestID = s
 			}
 		},
-		"forwarded": boolean(&f.Forwarded),
-		"h2c":       boolean(&f.H2C),
+		"forwarded":           boolean(&f.Forwarded),
+		"h2c":                 boolean(&f.H2C),
+		"forward_client_cert": boolean(&f.ForwardClientCert),
 		"error_pages": func(d *decoder, v *yaml.Node, p string) {
 			var m map[string]string
 			strMap(&m)(d, v, p)

@@ -128,6 +128,11 @@ type Frontend struct {
 	// frontend speaks it ("prior knowledge", as gRPC clients do), beside
 	// HTTP/1.1 on the same address (http mode).
 	H2C bool `yaml:"h2c"`
+	// ForwardClientCert tells the servers about the client's TLS
+	// certificate in X-SSL-Client-Verified, -CN and -SHA256 headers
+	// (http mode with ssl); headers of those names from clients are
+	// dropped.
+	ForwardClientCert bool `yaml:"forward_client_cert"`
 	// ErrorPages replace the body of errors fulcrum answers itself (http
 	// mode), by status: e.g. 503: /etc/fulcrum/503.html. Paths are made
 	// absolute against the configuration's folder.

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -150,4 +151,50 @@ func TestNoxyComplexServed(t *testing.T) {
 			t.Errorf("with the right certificate: %q, %v", got, err)
 		}
 	})
+}
+
+// TestClientCertToRulesAndHeaders: with verify optional, rules see the
+// client certificate and the servers are told about it.
+func TestClientCertToRulesAndHeaders(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "clients CA")
+	leaf := ca.Issue(t, tlstest.Options{CN: "shop.test", DNS: []string{"shop.test"}})
+	cert, key := leaf.Write(t, dir, "cert")
+	caFile := ca.WriteCA(t, dir, "ca")
+	echo := startHTTP(t, "echo", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "verified=%s cn=%s sha=%d", r.Header.Get("X-SSL-Client-Verified"), r.Header.Get("X-SSL-Client-CN"), len(r.Header.Get("X-SSL-Client-SHA256")))
+	})
+	rules := "    forward_client_cert: true\n    ssl: {cert: " + cert + ", key: " + key + ", ca: " + caFile + ", verify: optional}\n" + `    http_condition:
+      - when: "path startsWith '/admin' && !ssl_client_verified"
+        deny: {status: 403, body: "certificate required\n"}
+      - when: "ssl_sni != 'shop.test' || ssl_version != 'TLSv1.3'"
+        deny: {status: 421}
+`
+	d, _ := start(t, httpYAML(rules, serversYAML("app", "roundrobin", echo)))
+	addr := frontAddr(t, d, "web")
+	do := func(certs []tls.Certificate, path string, hdr ...string) (int, string) {
+		cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			RootCAs: ca.Pool(), ServerName: "shop.test", Certificates: certs}}}
+		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	client := ca.Issue(t, tlstest.Options{CN: "alice", Client: true}).TLS(t)
+	if code, body := do(nil, "/admin"); code != 403 {
+		t.Errorf("no certificate on /admin: %d %q", code, body)
+	}
+	if code, body := do(nil, "/", "X-SSL-Client-CN", "forged"); code != 200 || body != "verified=0 cn= sha=0" {
+		t.Errorf("no certificate: %d %q", code, body)
+	}
+	if code, body := do([]tls.Certificate{client}, "/admin"); code != 200 || body != "verified=1 cn=alice sha=64" {
+		t.Errorf("with a certificate: %d %q", code, body)
+	}
 }

@@ -145,7 +145,8 @@ func Build(ctx context.Context, cfg *config.Config, sh *Shared) (*Snapshot, erro
 		}
 		if fc.Mode == config.ModeHTTP {
 			fe.Backends = snap.Backends
-			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader, H2C: fc.H2C}
+			fe.HTTP = HTTPSettings{RequestID: fc.RequestID, Forwarded: fc.Forwarded, ServerHeader: fc.ServerHeader, H2C: fc.H2C,
+				ClientCertHeaders: fc.ForwardClientCert}
 			if fc.ServerHeader == "hide" {
 				fe.HTTP.ServerHeader = "-"
 			}
