@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,45 @@ func TestQueueTimeouts(t *testing.T) {
 				t.Errorf("not logged:\n%s", logs)
 			}
 		})
+	}
+}
+
+// TestIdleConnectionsHoldNoPipes: an idle tcp-mode connection costs its two
+// sockets, not the pipes splice(2) uses while bytes move.
+func TestIdleConnectionsHoldNoPipes(t *testing.T) {
+	s := startEcho(t, "s")
+	d, _ := start(t, backendYAML("roundrobin", "", "{name: s, addr_port: "+s.addr()+"}"))
+	addr := frontAddr(t, d, "front")
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(entries)
+	}
+	before := fds()
+	const n = 50
+	var conns []net.Conn
+	for range n {
+		name, c := greeting(t, addr) // one exchange, then idle
+		if name != "s" {
+			t.Fatal(name)
+		}
+		conns = append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	// Pipes given back go to a sync.Pool, which frees them over two
+	// collections.
+	goruntime.GC()
+	goruntime.GC()
+	// Per connection, in this one process: the client's socket, fulcrum's
+	// two, the echo server's one: 4. Splice pipes would add 4 more.
+	if per := float64(fds()-before) / n; per > 4.5 {
+		t.Errorf("%.1f file descriptors per idle connection, want 4 (sockets only)", per)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,15 +21,21 @@ const (
 // errIdle is returned when a side stayed silent for its whole timeout.
 var errIdle = errors.New("inactivity timeout")
 
+// spliceHold is how long a splice may wait for more data while it holds
+// its pipe. Past it, the copy waits for the socket to become readable
+// without a pipe, so an idle connection costs its sockets and nothing else
+// (two pipes per connection would be two more file descriptors per
+// direction).
+const spliceHold = 50 * time.Millisecond
+
 // copyIdle copies src to dst until EOF or an error, as io.Copy does (so
 // splice(2) is used between TCP connections on Linux), but gives up when src
 // sends nothing for readIdle or dst accepts nothing for writeIdle (0: no
 // limit). count is called with the bytes moved after each chunk.
 //
-// Reads wait in slices of readIdle/4 so that inactivity is detected within a
-// quarter of the timeout. A read deadline only ever fires while splice's
-// pipe is empty, so the copy can go on after it; a write deadline can fire
-// with data in the pipe, so it ends the copy.
+// A read deadline only ever fires while splice's pipe is empty, so the copy
+// can go on after it; a write deadline can fire with data in the pipe, so
+// it ends the copy. Inactivity is detected within a quarter of the timeout.
 func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
 	if readIdle <= 0 && writeIdle <= 0 {
 		n, err := io.Copy(dst, src)
@@ -42,6 +49,10 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 	if slice < time.Millisecond {
 		slice = time.Millisecond
 	}
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
 	var (
 		total   int64
 		chunk   int64 = 1 << 20
@@ -49,10 +60,29 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 		last          = time.Now()
 		noWrite time.Time
 		zero    time.Time
+		drained bool // the last read found src empty: wait before splicing
 	)
 	for {
 		start := time.Now()
-		if err := src.SetReadDeadline(start.Add(slice)); err != nil {
+		if drained {
+			// Wait, holding no pipe, until src has something to read.
+			if err := src.SetReadDeadline(start.Add(slice)); err != nil {
+				return total, err
+			}
+			err := waitReadable(rc)
+			switch {
+			case err == nil:
+				drained = false
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if readIdle > 0 && time.Since(last) >= readIdle {
+					return total, errIdle
+				}
+			default:
+				return total, err
+			}
+			continue
+		}
+		if err := src.SetReadDeadline(start.Add(min(slice, spliceHold))); err != nil {
 			return total, err
 		}
 		if writeIdle > 0 {
@@ -88,6 +118,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			if readIdle > 0 && now.Sub(last) >= readIdle {
 				return total, errIdle
 			}
+			drained = true // the read side timed out: src was empty
 			// A slow chunk: shrink it so deadlines are re-armed in time.
 			if now.Sub(start) > slice && chunk > minChunk {
 				chunk /= 2
@@ -96,6 +127,21 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			return total, err
 		}
 	}
+}
+
+// waitReadable blocks until c has data to read (or EOF), or its read
+// deadline passes, without reading anything. The poller is edge-triggered,
+// so this is only correct after a read found c empty: data that was
+// already there when the last read stopped would never wake it.
+func waitReadable(c syscall.RawConn) error {
+	waited := false
+	return c.Read(func(uintptr) bool {
+		if !waited {
+			waited = true
+			return false // "not done": wait for readability, then call again
+		}
+		return true
+	})
 }
 
 // copyAny is copyIdle for two TCP connections (splice), and a buffered copy
