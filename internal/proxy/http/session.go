@@ -125,6 +125,9 @@ func addrOf(a net.Addr) netip.Addr {
 // serve reads and answers requests until the connection ends.
 func (s *session) serve() {
 	for first := true; ; first = false {
+		if !s.awaitRequest(first) {
+			return
+		}
 		err := s.r.ReadRequest(&s.req)
 		if err != nil {
 			var he *h1.Error
