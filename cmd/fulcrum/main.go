@@ -175,10 +175,9 @@ func serve(cfg *config.Config, log *slog.Logger, ready func(*daemon.Daemon)) int
 			done = true
 		case <-hup:
 			// Certificates and keys are read again; a file that fails to
-			// load leaves its frontend's certificates as they were.
-			if err := d.Snapshot().ReloadCertificates(); err != nil {
-				log.Error("certificate reload failed; the previous certificates stay", "err", err)
-			}
+			// load leaves its frontend's certificates as they were (the
+			// reload logs its outcome itself).
+			d.Snapshot().ReloadCertificates()
 		}
 	}
 	grace := cfg.Global.TimeoutShutdown.D()

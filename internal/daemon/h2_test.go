@@ -156,3 +156,29 @@ func TestH2CNoServer503(t *testing.T) {
 		t.Errorf("got %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestH2ClientCancelIsNotServerFailure: HTTP/2 clients giving up on slow
+// requests must not eject a healthy server.
+func TestH2ClientCancelIsNotServerFailure(t *testing.T) {
+	slow := startHTTP(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, "late")
+	})
+	backends := "  - name: app\n    passive: {fall: 2, hold: 10s}\n    servers:\n      - {name: slow, addr_port: " + slow.addr() + "}\n"
+	d, _ := start(t, h2cYAML("", backends))
+	url := "http://" + frontAddr(t, d, "web") + "/"
+	for range 4 {
+		cl := h2cClient()
+		cl.Timeout = 100 * time.Millisecond
+		if resp, err := cl.Get(url); err == nil {
+			resp.Body.Close()
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if srv := d.Snapshot().Backends["app"].Pool.Servers()[0]; !srv.State.Up() {
+		t.Fatal("clients cancelling took the server down")
+	}
+}

@@ -468,6 +468,14 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 		if !timer.Stop() && err != nil {
 			err = errServerTimeout
 		}
+		if err != nil && req.Context().Err() != nil {
+			// The client reset the stream or went away: not the server's
+			// fault, and nobody is left to answer.
+			cancel(nil)
+			srv.Release()
+			call.fail, call.fmsg = 499, "the client went away"
+			return nil, req.Context().Err()
+		}
 		if err != nil {
 			cancel(nil)
 			srv.Release()
