@@ -217,6 +217,7 @@ func (d *Daemon) shutdownOnce(grace time.Duration) int {
 	}
 	d.loops.Wait()
 	d.conns.closeNew()
+	d.http.Drain() // idle keep-alive connections close now, busy ones after their response
 	done := make(chan struct{})
 	go func() { d.handlers.Wait(); close(done) }()
 	forced := 0

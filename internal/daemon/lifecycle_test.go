@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -132,5 +134,62 @@ func TestNameReResolved(t *testing.T) {
 	want := "from=127.0.0.1:" + port + " to=127.0.0.2:" + port
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("log lacks %q:\n%s", want, logs)
+	}
+}
+
+// TestShutdownClosesIdleKeepAlive: an idle keep-alive client connection has
+// nothing to finish: shutdown closes it at once instead of waiting for the
+// grace period; a request in flight completes and says Connection: close.
+func TestShutdownClosesIdleKeepAlive(t *testing.T) {
+	release := make(chan struct{})
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		fmt.Fprint(w, "ok")
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	io.ReadAll(resp.Body)
+	busy, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "slow request at the server", func() bool { return srv.requests.Load() == 2 })
+
+	done := make(chan int)
+	start := time.Now()
+	go func() { done <- d.Shutdown(10 * time.Second) }()
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("the idle connection got data instead of being closed")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("idle connection closed after %v; want at once", took)
+	}
+	close(release)
+	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil || resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("request in flight: %v, %v (want 200 with Connection: close)", resp, err)
+	}
+	if forced := <-done; forced != 0 {
+		t.Errorf("Shutdown forced %d connections closed", forced)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Shutdown took %v", took)
 	}
 }

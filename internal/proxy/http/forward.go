@@ -275,7 +275,7 @@ func (e *clientError) Unwrap() error { return e.err }
 // client; it reports whether the server connection may be reused.
 func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 	resp := &s.resp
-	if resp.BodyUntilClose() {
+	if resp.BodyUntilClose() || s.p.draining.Load() {
 		s.closeAfter = true
 	}
 	s.log.status = resp.Status

@@ -231,6 +231,11 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		},
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
+	if !p.trackH2(srv, true) {
+		c.Close()
+		return
+	}
+	defer p.trackH2(srv, false)
 	srv.Serve(l)
 }
 

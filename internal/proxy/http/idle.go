@@ -32,6 +32,9 @@ func (s *session) awaitRequest(first bool) bool {
 	if s.fe.TimeoutClient > 0 {
 		tc.SetReadDeadline(time.Now().Add(s.fe.TimeoutClient))
 	}
+	if s.p.draining.Load() {
+		return false // Drain may have set its deadline before ours
+	}
 	var one [1]byte
 	err = rc.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)

@@ -127,6 +127,9 @@ func (s *session) deny(code int, body string) {
 // local writes a response fulcrum makes itself.
 func (s *session) local(code int, ctype, extra string, body []byte) {
 	s.log.status = code
+	if s.p.draining.Load() {
+		s.closeAfter = true
+	}
 	out := s.out[:0]
 	out = append(out, "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(code), 10)

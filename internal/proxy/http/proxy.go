@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	nethttp "net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,75 @@ type Proxy struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// Draining (shutdown): idle sessions are closed, and busy ones close
+	// after their response.
+	draining atomic.Bool
+	idleMu   sync.Mutex
+	idle     map[*session]struct{}
+	h2srv    map[*nethttp.Server]struct{}
+}
+
+// Drain makes every client connection close as soon as it has nothing in
+// flight: idle keep-alive connections at once, others after the response
+// under way (which says Connection: close), HTTP/2 ones after a GOAWAY.
+func (p *Proxy) Drain() {
+	p.draining.Store(true)
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	for s := range p.idle {
+		s.cc.Conn.SetReadDeadline(time.Unix(1, 0)) // wakes its wait for a request
+	}
+	for srv := range p.h2srv {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-p.stop:
+				case <-ctx.Done():
+				}
+				cancel()
+			}()
+			srv.Shutdown(ctx)
+			cancel()
+		}()
+	}
+}
+
+// enterIdle registers s as waiting for its next request; false when
+// draining, and the session must close.
+func (p *Proxy) enterIdle(s *session) bool {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if p.draining.Load() {
+		return false
+	}
+	p.idle[s] = struct{}{}
+	return true
+}
+
+func (p *Proxy) leaveIdle(s *session) {
+	p.idleMu.Lock()
+	delete(p.idle, s)
+	p.idleMu.Unlock()
+}
+
+// trackH2 registers an HTTP/2 connection's server while it serves, so
+// Drain can shut it down; false when draining already.
+func (p *Proxy) trackH2(srv *nethttp.Server, on bool) bool {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if on && p.draining.Load() {
+		return false
+	}
+	if on {
+		p.h2srv[srv] = struct{}{}
+	} else {
+		delete(p.h2srv, srv)
+	}
+	return true
 }
 
 // New returns a Proxy logging to log, with a reaper of idle server
@@ -50,7 +120,8 @@ func New(log *slog.Logger, o Options) *Proxy {
 	if o.HeadSize <= 0 {
 		o.HeadSize = 16 << 10
 	}
-	p := &Proxy{log: log, opts: o, access: o.AccessLog, stop: make(chan struct{}), idPrefix: rand.Uint64()}
+	p := &Proxy{log: log, opts: o, access: o.AccessLog, stop: make(chan struct{}), idPrefix: rand.Uint64(),
+		idle: make(map[*session]struct{}), h2srv: make(map[*nethttp.Server]struct{})}
 	p.up = upstreams{headSize: o.HeadSize}
 	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	p.wg.Add(1)

@@ -125,10 +125,22 @@ func addrOf(a net.Addr) netip.Addr {
 // serve reads and answers requests until the connection ends.
 func (s *session) serve() {
 	for first := true; ; first = false {
-		if !s.awaitRequest(first) {
+		// Between requests the session is idle: a shutdown closes it.
+		if !first && !s.p.enterIdle(s) {
+			return
+		}
+		waited := s.awaitRequest(first)
+		_, plain := s.cc.Conn.(*net.TCPConn)
+		if !first && (plain || !waited) {
+			s.p.leaveIdle(s) // a request is arriving (plain TCP knows it here)
+		}
+		if !waited {
 			return
 		}
 		err := s.r.ReadRequest(&s.req)
+		if !first && !plain {
+			s.p.leaveIdle(s)
+		}
 		if err != nil {
 			var he *h1.Error
 			switch {
@@ -178,7 +190,7 @@ func (s *session) begin() {
 // handle answers the request just read.
 func (s *session) handle() {
 	req := &s.req
-	s.closeAfter = req.Close || req.Minor == 0
+	s.closeAfter = req.Close || req.Minor == 0 || s.p.draining.Load()
 	s.splitTarget()
 	s.requestID()
 
