@@ -89,6 +89,15 @@ func (p *Proxy) enterIdle(s *session) bool {
 		return false
 	}
 	p.idle[s] = struct{}{}
+	// The keep-alive time starts now (after a long response, the deadline
+	// armed when the request was read may be long past). Arming it here,
+	// under the lock, and not again in the read about to block, means a
+	// Drain's past deadline always comes after it and wins.
+	if t := s.cc.read; t > 0 {
+		now := time.Now()
+		s.cc.Conn.SetReadDeadline(now.Add(t))
+		s.cc.readArmed = now
+	}
 	return true
 }
 

@@ -129,16 +129,8 @@ func (s *session) serve() {
 		if !first && !s.p.enterIdle(s) {
 			return
 		}
-		waited := s.awaitRequest(first)
-		_, plain := s.cc.Conn.(*net.TCPConn)
-		if !first && (plain || !waited) {
-			s.p.leaveIdle(s) // a request is arriving (plain TCP knows it here)
-		}
-		if !waited {
-			return
-		}
 		err := s.r.ReadRequest(&s.req)
-		if !first && !plain {
+		if !first {
 			s.p.leaveIdle(s)
 		}
 		if err != nil {
