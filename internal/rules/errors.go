@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/file"
+
+	hint "github.com/fulcrum-lb/fulcrum/internal/suggest"
 )
 
 // Error is a compile error in one expression. Its text is Msg, then the
@@ -197,36 +199,10 @@ func suggest(word string, candidates []string) string {
 	}
 	best, bestDist := "", limit+1
 	for _, c := range sorted {
-		d := distance(strings.ToLower(word), strings.ToLower(c))
+		d := hint.Distance(strings.ToLower(word), strings.ToLower(c))
 		if d < bestDist && c != word {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance between a and b
-// (Levenshtein plus adjacent transpositions), on bytes.
-func distance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
