@@ -198,3 +198,46 @@ func TestClientCertToRulesAndHeaders(t *testing.T) {
 		t.Errorf("with a certificate: %d %q", code, body)
 	}
 }
+
+// TestNoxySimpleServed serves Noxy's simple example, unmodified but for
+// addresses and certificate paths: plain HTTP is redirected to
+// https://127.0.0.1/uri, and HTTPS (TLS 1.3 only) reaches both web servers.
+func TestNoxySimpleServed(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "noxy test CA")
+	cert, key := ca.Issue(t, tlstest.Options{CN: "127.0.0.1", IPs: []net.IP{net.ParseIP("127.0.0.1")}}).Write(t, dir, "cert")
+	web1, web2 := startHTTP(t, "web1", nil), startHTTP(t, "web2", nil)
+	plain, https := closedPort(t), closedPort(t)
+	data, err := os.ReadFile(filepath.Join(referenceDir(t), "noxy-simple.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("/app/cert.pem", cert, "/app/key.pem", key,
+		"0.0.0.0:80", plain, "0.0.0.0:443", https,
+		"webserver1:80", web1.addr(), "webserver2:80", web2.addr()).Replace(string(data))
+	cfg, err := config.Parse("noxy-simple.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Global.AccessLog.Target = "off"
+	startConfig(t, cfg, nil)
+	resp, _ := get(t, client(), "http://"+plain+"/cart?id=3")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://127.0.0.1/cart?id=3" {
+		t.Errorf("redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13}}}
+	seen := map[string]bool{}
+	for range 4 {
+		resp, err := cl.Get("https://" + https + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen[strings.TrimSpace(string(body))] = true
+	}
+	if !seen["web1"] || !seen["web2"] {
+		t.Errorf("HTTPS round robin reached %v", seen)
+	}
+}
