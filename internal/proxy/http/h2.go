@@ -153,7 +153,7 @@ func newTransports() transports {
 	h2.SetHTTP2(true)
 	mk := func(p *nethttp.Protocols, tlsALPN string) *nethttp.Transport {
 		tr := &nethttp.Transport{
-			DialContext: dialTCP, MaxIdleConnsPerHost: 64, IdleConnTimeout: 60 * time.Second,
+			DialContext: dialTCP, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 60 * time.Second,
 			DisableCompression: true, Protocols: p,
 		}
 		if tlsALPN != "" {
@@ -204,10 +204,11 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
 		Transport:      h,
-		FlushInterval:  -1,
+		FlushInterval:  0, // known lengths batch; streaming responses (gRPC, SSE) still flush at once
 		ErrorHandler:   h.error,
 		ModifyResponse: h.modifyResponse,
 		ErrorLog:       nil,
+		BufferPool:     (*bufferPool)(&p.bufs), // else 32 KiB per response
 	}
 	// The connection is already decrypted (or is h2c, begun with the
 	// preface): either way the server reads HTTP/2 frames in clear. A
@@ -504,7 +505,11 @@ func (h *h2Handler) RoundTrip(req *nethttp.Request) (*nethttp.Response, error) {
 		now := time.Now()
 		srv.State.Load.Observe(int64(now.Sub(began)), now.UnixNano())
 		call.log.response = now.Sub(began)
-		be.Pool.ReportResponse(srv, resp.StatusCode >= 500, "status "+strconv.Itoa(resp.StatusCode))
+		if resp.StatusCode >= 500 {
+			be.Pool.ReportResponse(srv, true, "status "+strconv.Itoa(resp.StatusCode))
+		} else {
+			be.Pool.ReportResponse(srv, false, "")
+		}
 		if try < to.Retries && replayable && be.RetryOn.Status(resp.StatusCode) {
 			resp.Body.Close() // this answer is dropped; another server is asked
 			cancel(nil)
@@ -685,3 +690,9 @@ func (h h2source) cookie(name string) []byte {
 
 func (h h2source) header(name string) []byte { return []byte(h.r.Header.Get(name)) }
 func (h h2source) addr() netip.Addr          { return h.src }
+
+// bufferPool lends ReverseProxy the proxy's copy buffers.
+type bufferPool sync.Pool
+
+func (b *bufferPool) Get() []byte  { return *(*sync.Pool)(b).Get().(*[]byte) }
+func (b *bufferPool) Put(p []byte) { (*sync.Pool)(b).Put(&p) }
