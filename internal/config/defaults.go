@@ -62,7 +62,7 @@ const (
 	DefaultAccessLogTarget = "stdout"
 	DefaultAccessLogFormat = "text"
 	DefaultRequestID       = "X-Request-ID"
-	DefaultPoolMaxIdle     = 64
+	DefaultPoolMaxIdle     = 1024
 	DefaultPoolIdleTimeout = Duration(60 * time.Second)
 
 	// persist, type cookie (max_age 0: a session cookie; secure false)
