@@ -94,14 +94,30 @@ func TestShutdownClosesConnectionsAfterGrace(t *testing.T) {
 // TestNameReResolved serves a server given by name, then changes what the
 // name resolves to: new connections follow without a restart.
 func TestNameReResolved(t *testing.T) {
-	first := startEcho(t, "first")
-	_, port, _ := net.SplitHostPort(first.addr())
-	// The second server listens on the same port of another loopback address.
-	ln, err := net.Listen("tcp", "127.0.0.2:"+port)
-	if err != nil {
-		t.Skipf("127.0.0.2:%s not available: %v", port, err)
+	// The two servers listen on the same port of two loopback addresses:
+	// take a port free on 127.0.0.2 first, then the same on 127.0.0.1,
+	// trying again until a port is free on both.
+	var ln1, ln2 net.Listener
+	for range 50 {
+		a, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, _ := net.SplitHostPort(a.Addr().String())
+		if b, err := net.Listen("tcp", "127.0.0.1:"+p); err == nil {
+			ln1, ln2 = b, a
+			break
+		}
+		a.Close()
 	}
-	second := &echoServer{name: "second", ln: ln, conns: map[net.Conn]bool{}, greet: true}
+	if ln1 == nil {
+		t.Fatal("no port free on both 127.0.0.1 and 127.0.0.2 after 50 tries")
+	}
+	_, port, _ := net.SplitHostPort(ln1.Addr().String())
+	first := &echoServer{name: "first", ln: ln1, conns: map[net.Conn]bool{}, greet: true}
+	first.serve()
+	t.Cleanup(first.stop)
+	second := &echoServer{name: "second", ln: ln2, conns: map[net.Conn]bool{}, greet: true}
 	second.serve()
 	t.Cleanup(second.stop)
 
