@@ -40,42 +40,45 @@ var (
 )
 
 // panels lays out the medians the Markdown tables show: one panel per
-// load scenario, then CPU per request at 64 keep-alive connections and
-// memory per idle connection.
+// load scenario, then proxy CPU per request at 64 keep-alive connections
+// and per full TLS handshake, and memory per idle connection.
 func (rep *report) panels() []panel {
 	var ps []panel
-	for _, sc := range scenarios {
-		cells := rep.wrk[sc.id]
-		if cells == nil {
-			continue
+	for _, sc := range rep.present() {
+		unit := sc.unit
+		if unit == "handshakes/s" {
+			unit = "hs/s" // the value labels have room for about a dozen characters
 		}
-		p := panel{title: sc.short + " (" + sc.unit + ", higher is better)", unit: sc.unit}
-		for _, t := range rep.targets {
-			_, na := rep.na[t]
-			if c := cells[t]; c != nil || na {
-				p.bars = append(p.bars, bar{target: t, s: c.mainStat(), na: na})
-			}
+		p := panel{title: sc.short + " (" + sc.unit + ", higher is better)", unit: unit}
+		for _, t := range rep.rowTargets(sc) {
+			_, na := rep.naReason(sc.id, t)
+			p.bars = append(p.bars, bar{target: t, s: rep.wrk[sc.id][t].mainStat(), na: na})
 		}
 		ps = append(ps, p)
 	}
-	if cells := rep.wrk["ka64"]; cells != nil {
-		p := panel{title: "proxy CPU per request, keep-alive 64 (us, lower is better)", unit: "us"}
-		for _, t := range rep.targets {
-			_, na := rep.na[t]
-			if c := cells[t]; t != "direct" && (c != nil || na) {
-				var s stat
-				if c != nil {
-					s = c.cpu
-				}
-				p.bars = append(p.bars, bar{target: t, s: s, na: na})
+	for _, id := range []string{"ka64", "fullhs"} {
+		sc := scenarioByID(id)
+		if rep.wrk[id] == nil {
+			continue
+		}
+		p := panel{title: "proxy CPU per " + sc.per + ", " + sc.short + " (us, lower is better)", unit: "us"}
+		for _, t := range rep.rowTargets(sc) {
+			if t == "direct" {
+				continue
 			}
+			_, na := rep.naReason(id, t)
+			var s stat
+			if c := rep.wrk[id][t]; c != nil {
+				s = c.cpu
+			}
+			p.bars = append(p.bars, bar{target: t, s: s, na: na})
 		}
 		ps = append(ps, p)
 	}
 	if len(rep.idle) > 0 {
 		p := panel{title: "proxy memory per idle connection (KiB, lower is better)", unit: "KiB"}
 		for _, t := range rep.targets {
-			_, na := rep.na[t]
+			_, na := rep.naReason(idleScenario, t)
 			if c := rep.idle[t]; t != "direct" && (c != nil || na) {
 				var s stat
 				if c != nil {

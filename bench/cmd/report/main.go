@@ -1,9 +1,11 @@
 // Command report is the arithmetic of bench/run.sh.
 //
-//	report wrk FILE
+//	report wrk|h2load|iperf3 FILE
 //
-// parses one wrk --latency output and prints
-// "rps  p50_us  p99_us  MiB/s  requests  errors" as one tab-separated line.
+// parses the output of one load generator run (wrk --latency, h2load,
+// iperf3 -J) and prints "rps  p50_us  p99_us  MiB/s  requests  errors" as
+// one tab-separated line, "-" where the tool does not measure it: h2load
+// gives no percentiles; for iperf3 "requests" is the MiB received.
 //
 //	report table -in results.tsv [-machine FILE] [-md OUT.md] [-png OUT.png] ...
 //
@@ -16,6 +18,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -26,11 +29,11 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
-	case "wrk":
+	case "wrk", "h2load", "iperf3":
 		if len(os.Args) != 3 {
 			usage()
 		}
-		err = cmdWrk(os.Args[2])
+		err = cmdParse(os.Args[1], os.Args[2])
 	case "table":
 		err = cmdTable(os.Args[2:])
 	default:
@@ -43,22 +46,46 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: report wrk FILE | report table -in FILE [-machine FILE] [-md FILE] [-png FILE] [-na TARGET=REASON]...")
+	fmt.Fprintln(os.Stderr, "usage: report wrk|h2load|iperf3 FILE | report table -in FILE [-machine FILE] [-md FILE] [-png FILE] [-na TARGET=REASON]...")
 	os.Exit(2)
 }
 
-func cmdWrk(name string) error {
+// cmdParse prints the one line of figures of the run output in name.
+func cmdParse(tool, name string) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, err := parseWrk(f)
+	line, err := figures(tool, f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Printf("%.2f\t%.1f\t%.1f\t%.2f\t%d\t%d\n", r.RPS, r.P50, r.P99, r.MiBps, r.Requests, r.Errors)
+	fmt.Println(line)
 	return nil
+}
+
+func figures(tool string, r io.Reader) (string, error) {
+	switch tool {
+	case "wrk":
+		w, err := parseWrk(r)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.2f\t%.1f\t%.1f\t%.2f\t%d\t%d", w.RPS, w.P50, w.P99, w.MiBps, w.Requests, w.Errors), nil
+	case "h2load":
+		h, err := parseH2load(r)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.2f\t-\t-\t-\t%d\t%d", h.RPS, h.Succeeded, h.Errors), nil
+	default:
+		i, err := parseIperf3(r)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("-\t-\t-\t%.2f\t%.0f\t0", i.MiBps(), i.Bytes/(1<<20)), nil
+	}
 }
 
 // reasons collects repeated -na TARGET=REASON flags.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -56,18 +57,56 @@ func readRows(r io.Reader) ([]row, error) {
 	return rows, sc.Err()
 }
 
-// scenario is one wrk load; its rows carry rps, latencies and CPU ticks.
+// scenario is one load; its rows carry a main figure, the requests (or
+// MiB) it counted and the proxy's CPU ticks, and for wrk the latencies.
 type scenario struct {
 	id, title, short string
-	unit             string // of the main figure
-	perMiB           bool   // the main figure is MiB/s rather than req/s
+	unit             string   // of the main figure
+	column           string   // the TSV column of the main figure
+	scale            float64  // main figure = column × scale
+	per              string   // what proxy CPU is counted per: "req", "response", "handshake", "MiB"
+	latency          bool     // the load generator measured p50 and p99
+	targets          []string // the targets it applies to, nil for all of them
+	fulcrum          string   // the fulcrum target the summary compares with its peers
+	note             string   // printed under the title
 }
 
+var (
+	tlsTargets = []string{"nginx", "haproxy", "caddy", "fulcrum-http"}
+	tlsNote    = "h2load (1 thread); no direct row, as the backends speak plain HTTP."
+	hsNote     = "h2load (1 thread) opens a new connection for each request (Connection: close) " +
+		"and verifies the server's signature on every full handshake, so it is often the bottleneck: " +
+		"then proxy CPU per handshake, not handshakes/s, is the figure to compare."
+	// mibToGbit turns MiB/s into Gbit/s.
+	mibToGbit = float64(1<<20) * 8 / 1e9
+)
+
 var scenarios = []scenario{
-	{"ka64", "HTTP/1.1 keep-alive, ~100-byte body, 64 connections", "keep-alive, 64 conns", "req/s", false},
-	{"ka256", "HTTP/1.1 keep-alive, ~100-byte body, 256 connections", "keep-alive, 256 conns", "req/s", false},
-	{"close32", "HTTP/1.1, a new connection per request (Connection: close), 32 connections", "new conn per request, 32 conns", "req/s", false},
-	{"1m", "1 MiB responses, keep-alive, 16 connections", "1 MiB responses, 16 conns", "MiB/s", true},
+	{id: "ka64", title: "HTTP/1.1 keep-alive, ~100-byte body, 64 connections", short: "keep-alive, 64 conns",
+		unit: "req/s", column: "rps", scale: 1, per: "req", latency: true, fulcrum: "fulcrum-http"},
+	{id: "ka256", title: "HTTP/1.1 keep-alive, ~100-byte body, 256 connections", short: "keep-alive, 256 conns",
+		unit: "req/s", column: "rps", scale: 1, per: "req", latency: true, fulcrum: "fulcrum-http"},
+	{id: "close32", title: "HTTP/1.1, a new connection per request (Connection: close), 32 connections", short: "new conn per request, 32 conns",
+		unit: "req/s", column: "rps", scale: 1, per: "req", latency: true, fulcrum: "fulcrum-http"},
+	{id: "1m", title: "1 MiB responses, keep-alive, 16 connections", short: "1 MiB responses, 16 conns",
+		unit: "MiB/s", column: "mibps", scale: 1, per: "response", latency: true, fulcrum: "fulcrum-http"},
+	{id: "https", title: "HTTPS keep-alive: TLS 1.3, HTTP/1.1, ~100-byte body, 64 connections", short: "HTTPS keep-alive, 64 conns",
+		unit: "req/s", column: "rps", scale: 1, per: "req", targets: tlsTargets, fulcrum: "fulcrum-http", note: tlsNote},
+	{id: "h2", title: "HTTP/2 over TLS 1.3, 64 connections × 10 streams", short: "HTTP/2 over TLS, 64 conns x 10 streams",
+		unit: "req/s", column: "rps", scale: 1, per: "req", targets: tlsTargets, fulcrum: "fulcrum-http", note: tlsNote},
+	{id: "fullhs", title: "Full TLS 1.3 handshakes (ECDSA P-256, X25519), one request each, 64 connections at a time", short: "full TLS handshakes",
+		unit: "handshakes/s", column: "rps", scale: 1, per: "handshake", targets: tlsTargets, fulcrum: "fulcrum-http", note: hsNote},
+	{id: "resumehs", title: "Resumed TLS 1.3 handshakes (session tickets), one request each, 64 connections at a time", short: "resumed TLS handshakes",
+		unit: "handshakes/s", column: "rps", scale: 1, per: "handshake", targets: tlsTargets, fulcrum: "fulcrum-http", note: hsNote},
+	{id: "tcp", title: "tcp mode: one iperf3 stream", short: "tcp mode, iperf3",
+		unit: "Gbit/s", column: "mibps", scale: mibToGbit, per: "MiB", targets: []string{"direct", "nginx", "haproxy", "caddy", "fulcrum-tcp"},
+		fulcrum: "fulcrum-tcp", note: "iperf3 client and server on CPU 1; NGINX with its stream module, HAProxy in mode tcp, fulcrum in tcp mode. " +
+			"Proxy CPU is per MiB received."},
+}
+
+// applies reports whether the scenario is run on target t.
+func (sc *scenario) applies(t string) bool {
+	return sc.targets == nil || slices.Contains(sc.targets, t)
 }
 
 // idleScenario is the id of the memory scenario, measured by idleconns.
@@ -155,21 +194,24 @@ func aggregate(rows []row, targets []string, na reasons, clk float64) *report {
 			runs[k] = n
 			continue
 		}
-		main := r.v["rps"]
-		sc := scenarioByID(r.scenario)
-		if sc != nil && sc.perMiB {
-			main = r.v["mibps"]
+		column, scale := "rps", 1.0
+		if sc := scenarioByID(r.scenario); sc != nil {
+			column, scale = sc.column, sc.scale
 		}
+		main, okMain := r.v[column]
 		req, okReq := r.v["requests"]
-		if _, ok := r.v["rps"]; !ok || !okReq {
+		if !okMain || !okReq {
 			n[1]++
 			runs[k] = n
 			continue
 		}
 		runs[k] = n
-		add(k, "main", main)
-		add(k, "p50", r.v["p50_us"])
-		add(k, "p99", r.v["p99_us"])
+		add(k, "main", main*scale)
+		for _, p := range []string{"p50", "p99"} {
+			if x, ok := r.v[p+"_us"]; ok {
+				add(k, p, x)
+			}
+		}
 		errs[k] += int64(r.v["errors"])
 		if ticks, ok := r.v["cpu_ticks"]; ok && req > 0 {
 			add(k, "cpu", ticks/clk*1e6/req)
@@ -252,12 +294,45 @@ func fmtRange(s stat) string {
 	return fmtNum(s.lo) + "–" + fmtNum(s.hi)
 }
 
-func (rep *report) naRow(b *strings.Builder, t string, cols int) bool {
-	if _, ok := rep.na[t]; !ok {
-		return false
+// naReason says why target t was not measured in scenario sc, if it was
+// not: -na takes TARGET=REASON for every scenario or SCENARIO/TARGET=REASON
+// for one.
+func (rep *report) naReason(sc, t string) (string, bool) {
+	if why, ok := rep.na[sc+"/"+t]; ok {
+		return why, true
 	}
+	why, ok := rep.na[t]
+	return why, ok
+}
+
+// rowTargets are the targets scenario sc has a row for, in table order:
+// those it applies to that were measured or are n/a.
+func (rep *report) rowTargets(sc *scenario) []string {
+	var ts []string
+	for _, t := range rep.targets {
+		if !sc.applies(t) {
+			continue
+		}
+		if _, na := rep.naReason(sc.id, t); na || rep.wrk[sc.id][t] != nil {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+func naRow(b *strings.Builder, t string, cols int) {
 	fmt.Fprintf(b, "| %s | n/a |%s\n", display(t), strings.Repeat(" |", cols-2))
-	return true
+}
+
+// present are the scenarios with at least one run, in report order.
+func (rep *report) present() []*scenario {
+	var scs []*scenario
+	for i := range scenarios {
+		if rep.wrk[scenarios[i].id] != nil {
+			scs = append(scs, &scenarios[i])
+		}
+	}
+	return scs
 }
 
 func (rep *report) markdown(title, machine, png string) string {
@@ -268,60 +343,89 @@ func (rep *report) markdown(title, machine, png string) string {
 	}
 	fmt.Fprintf(&b, "Figures are medians over %d round(s), the targets alternating within each round; "+
 		"min–max is over the rounds; × direct and × HAProxy are ratios of medians. "+
-		"Proxy CPU is the proxy process's utime+stime during the run divided by the requests wrk completed.\n\n", rep.rounds)
+		"Proxy CPU is the proxy process's utime+stime during the run divided by the requests "+
+		"(handshakes, MiB) the load generator completed.\n\n", rep.rounds)
 	if png != "" {
 		fmt.Fprintf(&b, "![medians](%s)\n\n", filepath.Base(png))
 	}
-	for _, sc := range scenarios {
-		cells := rep.wrk[sc.id]
-		if cells == nil {
-			continue
-		}
-		fmt.Fprintf(&b, "## %s\n\n", sc.title)
-		cpuHead := "proxy CPU µs/req"
-		if sc.perMiB {
-			cpuHead = "proxy CPU µs/response"
-		}
-		fmt.Fprintf(&b, "| target | %s | min–max | × direct | × HAProxy | p50 | p99 | %s | errors |\n", sc.unit, cpuHead)
-		b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
-		for _, t := range rep.targets {
-			if rep.naRow(&b, t, 9) {
-				continue
-			}
-			c := cells[t]
-			if c == nil {
-				continue
-			}
-			if c.main.n == 0 {
-				fmt.Fprintf(&b, "| %s | failed (%d of %d runs) | | | | | | | |\n", display(t), c.failedRuns, c.runs)
-				continue
-			}
-			cpu := "—"
-			if c.cpu.n > 0 {
-				cpu = fmtNum(c.cpu.med)
-			}
-			errs := strconv.FormatInt(c.errors, 10)
-			if c.failedRuns > 0 {
-				errs += fmt.Sprintf(" (%d of %d runs failed)", c.failedRuns, c.runs)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", display(t), fmtNum(c.main.med), fmtRange(c.main),
-				ratio(c.main, cells["direct"].mainStat()), ratio(c.main, cells["haproxy"].mainStat()),
-				fmtLatency(c.p50.med), fmtLatency(c.p99.med), cpu, errs)
-		}
-		b.WriteString("\n")
+	rep.summary(&b)
+	for _, sc := range rep.present() {
+		rep.scenarioTable(&b, sc)
 	}
 	rep.cpuTable(&b)
 	rep.idleTable(&b)
 	if len(rep.na) > 0 {
 		b.WriteString("## Not measured\n\n")
-		for _, t := range rep.targets {
-			if why, ok := rep.na[t]; ok {
-				fmt.Fprintf(&b, "- %s: %s\n", display(t), why)
+		keys := slices.Sorted(maps.Keys(rep.na))
+		for _, k := range keys {
+			sc, t, ok := strings.Cut(k, "/")
+			if !ok {
+				fmt.Fprintf(&b, "- %s: %s\n", display(k), rep.na[k])
+				continue
 			}
+			name := sc
+			if s := scenarioByID(sc); s != nil {
+				name = s.short
+			}
+			fmt.Fprintf(&b, "- %s, %s: %s\n", display(t), name, rep.na[k])
 		}
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func (rep *report) scenarioTable(b *strings.Builder, sc *scenario) {
+	cells := rep.wrk[sc.id]
+	fmt.Fprintf(b, "## %s\n\n", sc.title)
+	if sc.note != "" {
+		b.WriteString(sc.note + "\n\n")
+	}
+	direct := sc.applies("direct")
+	head := []string{"target", sc.unit, "min–max"}
+	align := "|---|---:|---|"
+	if direct {
+		head = append(head, "× direct")
+		align += "---:|"
+	}
+	head = append(head, "× HAProxy")
+	align += "---:|"
+	if sc.latency {
+		head = append(head, "p50", "p99")
+		align += "---:|---:|"
+	}
+	head = append(head, "proxy CPU µs/"+sc.per, "errors")
+	align += "---:|---:|"
+	fmt.Fprintf(b, "| %s |\n%s\n", strings.Join(head, " | "), align)
+	for _, t := range rep.rowTargets(sc) {
+		if _, na := rep.naReason(sc.id, t); na {
+			naRow(b, t, len(head))
+			continue
+		}
+		c := cells[t]
+		if c.main.n == 0 {
+			fmt.Fprintf(b, "| %s | failed (%d of %d runs) |%s\n", display(t), c.failedRuns, c.runs, strings.Repeat(" |", len(head)-2))
+			continue
+		}
+		row := []string{display(t), fmtNum(c.main.med), fmtRange(c.main)}
+		if direct {
+			row = append(row, ratio(c.main, cells["direct"].mainStat()))
+		}
+		row = append(row, ratio(c.main, cells["haproxy"].mainStat()))
+		if sc.latency {
+			row = append(row, fmtLatency(c.p50.med), fmtLatency(c.p99.med))
+		}
+		cpu := "—"
+		if c.cpu.n > 0 {
+			cpu = fmtNum(c.cpu.med)
+		}
+		errs := strconv.FormatInt(c.errors, 10)
+		if c.failedRuns > 0 {
+			errs += fmt.Sprintf(" (%d of %d runs failed)", c.failedRuns, c.runs)
+		}
+		row = append(row, cpu, errs)
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
+	}
+	b.WriteString("\n")
 }
 
 func (c *cell) mainStat() stat {
@@ -331,37 +435,110 @@ func (c *cell) mainStat() stat {
 	return c.main
 }
 
-func (rep *report) cpuTable(b *strings.Builder) {
-	var scs []scenario
-	for _, sc := range scenarios {
-		if rep.wrk[sc.id] != nil {
-			scs = append(scs, sc)
+// peers are the proxies fulcrum is compared with.
+var peers = []string{"nginx", "haproxy", "caddy"}
+
+// best returns the peer with the highest (or, with lower, the lowest)
+// median of the stat get picks, and that stat.
+func best(get func(t string) stat, lower bool) (string, stat) {
+	var (
+		name string
+		top  stat
+	)
+	for _, t := range peers {
+		s := get(t)
+		if s.n == 0 {
+			continue
+		}
+		if name == "" || (lower && s.med < top.med) || (!lower && s.med > top.med) {
+			name, top = t, s
 		}
 	}
+	return name, top
+}
+
+// summary is one line per scenario: fulcrum against the best of its peers,
+// in throughput and in proxy CPU.
+func (rep *report) summary(b *strings.Builder) {
+	b.WriteString("## Summary: fulcrum and the best of NGINX, HAProxy and Caddy\n\n")
+	b.WriteString("| scenario | fulcrum | best peer | fulcrum ÷ best | proxy CPU µs, fulcrum | lowest peer CPU µs |\n")
+	b.WriteString("|---|---:|---|---:|---:|---|\n")
+	peerCell := func(name string, s stat) string {
+		if name == "" {
+			return "—"
+		}
+		return display(name) + " " + fmtNum(s.med)
+	}
+	for _, sc := range rep.present() {
+		cells := rep.wrk[sc.id]
+		f := cells[sc.fulcrum]
+		if f == nil || f.main.n == 0 {
+			continue
+		}
+		label := fmt.Sprintf("%s (%s)", sc.short, sc.unit)
+		if sc.fulcrum != "fulcrum-http" {
+			label = fmt.Sprintf("%s (%s, %s)", sc.short, sc.unit, display(sc.fulcrum))
+		}
+		pn, ps := best(func(t string) stat { return cells[t].mainStat() }, false)
+		cn, cs := best(func(t string) stat {
+			if c := cells[t]; c != nil {
+				return c.cpu
+			}
+			return stat{}
+		}, true)
+		cpu := "—"
+		if f.cpu.n > 0 {
+			cpu = fmtNum(f.cpu.med) + " per " + sc.per
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", label, fmtNum(f.main.med), peerCell(pn, ps),
+			ratio(f.main, ps), cpu, peerCell(cn, cs))
+	}
+	if f := rep.idle["fulcrum-http"]; f != nil && f.perConn.n > 0 {
+		pn, ps := best(func(t string) stat {
+			if c := rep.idle[t]; c != nil {
+				return c.perConn
+			}
+			return stat{}
+		}, true)
+		fmt.Fprintf(b, "| memory per idle connection (KiB, lower is better) | %s | %s | %s | | |\n",
+			fmtNum(f.perConn.med), peerCell(pn, ps), ratio(f.perConn, ps))
+	}
+	b.WriteString("\n")
+}
+
+// cpuTable is proxy CPU per request, one row per scenario, one column per
+// proxy.
+func (rep *report) cpuTable(b *strings.Builder) {
+	scs := rep.present()
 	if len(scs) == 0 {
 		return
 	}
-	b.WriteString("## Proxy CPU per request (µs, median and min–max)\n\n| target |")
-	for _, sc := range scs {
-		fmt.Fprintf(b, " %s |", sc.short)
-	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", len(scs)) + "\n")
+	var ts []string
 	for _, t := range rep.targets {
-		if t == "direct" || rep.naRow(b, t, len(scs)+1) {
-			continue
+		if t != "direct" {
+			ts = append(ts, t)
 		}
-		fmt.Fprintf(b, "| %s |", display(t))
-		for _, sc := range scs {
+	}
+	b.WriteString("## Proxy CPU per request (µs, median and min–max)\n\n| scenario |")
+	for _, t := range ts {
+		fmt.Fprintf(b, " %s |", display(t))
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(ts)) + "\n")
+	for _, sc := range scs {
+		fmt.Fprintf(b, "| %s (per %s) |", sc.short, sc.per)
+		for _, t := range ts {
 			c := rep.wrk[sc.id][t]
-			if c == nil || c.cpu.n == 0 {
+			_, na := rep.naReason(sc.id, t)
+			switch {
+			case na && sc.applies(t):
+				b.WriteString(" n/a |")
+			case c == nil || c.cpu.n == 0:
 				b.WriteString(" — |")
-				continue
-			}
-			if c.cpu.n < 2 {
+			case c.cpu.n < 2:
 				fmt.Fprintf(b, " %s |", fmtNum(c.cpu.med))
-				continue
+			default:
+				fmt.Fprintf(b, " %s (%s) |", fmtNum(c.cpu.med), fmtRange(c.cpu))
 			}
-			fmt.Fprintf(b, " %s (%s) |", fmtNum(c.cpu.med), fmtRange(c.cpu))
 		}
 		b.WriteString("\n")
 	}
@@ -378,7 +555,11 @@ func (rep *report) idleTable(b *strings.Builder) {
 	b.WriteString("| target | connections held | RSS before | RSS after | KiB per connection | min–max | × HAProxy | fds per connection |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, t := range rep.targets {
-		if t == "direct" || rep.naRow(b, t, 8) {
+		if t == "direct" {
+			continue
+		}
+		if _, na := rep.naReason(idleScenario, t); na {
+			naRow(b, t, 8)
 			continue
 		}
 		c := rep.idle[t]
