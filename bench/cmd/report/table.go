@@ -519,7 +519,7 @@ func (rep *report) cpuTable(b *strings.Builder) {
 			ts = append(ts, t)
 		}
 	}
-	b.WriteString("## Proxy CPU per request (µs, median and min–max)\n\n| scenario |")
+	b.WriteString("## Proxy CPU (µs per request, handshake or MiB; median and min–max)\n\n| scenario |")
 	for _, t := range ts {
 		fmt.Fprintf(b, " %s |", display(t))
 	}
