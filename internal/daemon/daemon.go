@@ -35,7 +35,7 @@ type Daemon struct {
 	listeners []*listener
 	conns     tracker
 	loops     sync.WaitGroup // accept loops
-	handlers  sync.WaitGroup // connection handlers
+	handlers  sync.WaitGroup // open client connections
 
 	shutdown sync.Once
 	forced   int
@@ -55,7 +55,6 @@ type listener struct {
 func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel}
-	d.conns.m = make(map[net.Conn]struct{})
 	snap, err := runtime.Build(ctx, cfg, sh)
 	if err != nil {
 		cancel()
@@ -163,36 +162,65 @@ func (d *Daemon) accept(l *listener) {
 			continue
 		}
 		backoff = 0
-		if !d.conns.add(c) {
+		cs := &connState{d: d, c: c}
+		if !d.conns.add(cs) {
 			c.Close() // shutting down
 			continue
 		}
 		d.handlers.Add(1)
-		go d.handle(c, l.frontend)
+		go d.handle(cs, l.frontend)
 	}
 }
 
 // handle passes one connection through the gates to its mode's handler.
-func (d *Daemon) handle(c *net.TCPConn, name string) {
-	defer d.handlers.Done()
-	defer d.conns.remove(c)
-	defer c.Close()
+func (d *Daemon) handle(cs *connState, name string) {
+	c := cs.c
 	snap := d.store.Load()
 	fe := snap.Frontend(name)
 	fe.Counters.Conns.Add(1)
 	fe.Counters.Active.Add(1)
-	defer fe.Counters.Active.Add(-1)
+	cs.fe, cs.snap = fe, snap
 	if err := snap.Global.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
 		d.limited(fe, c, "global maxconn", err)
+		cs.Closed()
 		return
 	}
-	defer snap.Global.Release()
+	cs.global = true
 	if err := fe.Limiter.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
 		d.limited(fe, c, "frontend maxconn", err)
+		cs.Closed()
 		return
 	}
-	defer fe.Limiter.Release()
-	d.serve(c, fe)
+	cs.frontend = true
+	d.serve(cs, fe)
+}
+
+// connState is what a client connection holds until it is closed: its
+// places in the gates, its count, its entry in the tracker. An http-mode
+// connection can outlive its first goroutine (idle ones are parked), so
+// these are given back by Closed rather than by handle's return.
+type connState struct {
+	d                *Daemon
+	c                *net.TCPConn
+	fe               *runtime.Frontend
+	snap             *runtime.Snapshot
+	global, frontend bool
+	prev, next       *connState // in the tracker
+}
+
+// Closed closes the connection and gives back what it held. It is called
+// once per connection.
+func (cs *connState) Closed() {
+	cs.c.Close()
+	if cs.frontend {
+		cs.fe.Limiter.Release()
+	}
+	if cs.global {
+		cs.snap.Global.Release()
+	}
+	cs.fe.Counters.Active.Add(-1)
+	cs.d.conns.remove(cs)
+	cs.d.handlers.Done()
 }
 
 func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err error) {
@@ -239,26 +267,48 @@ func (d *Daemon) shutdownOnce(grace time.Duration) int {
 	return forced
 }
 
+// Moved makes c the connection to close (httpproxy.Owner).
+func (cs *connState) Moved(c *net.TCPConn) {
+	cs.d.conns.mu.Lock()
+	cs.c = c
+	cs.d.conns.mu.Unlock()
+}
+
 // tracker remembers open client connections so shutdown can close them.
 type tracker struct {
 	mu     sync.Mutex
-	m      map[net.Conn]struct{}
+	head   *connState
+	n      int
 	closed bool
 }
 
-func (t *tracker) add(c net.Conn) bool {
+func (t *tracker) add(cs *connState) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return false
 	}
-	t.m[c] = struct{}{}
+	cs.next = t.head
+	if t.head != nil {
+		t.head.prev = cs
+	}
+	t.head = cs
+	t.n++
 	return true
 }
 
-func (t *tracker) remove(c net.Conn) {
+func (t *tracker) remove(cs *connState) {
 	t.mu.Lock()
-	delete(t.m, c)
+	if cs.prev != nil {
+		cs.prev.next = cs.next
+	} else {
+		t.head = cs.next
+	}
+	if cs.next != nil {
+		cs.next.prev = cs.prev
+	}
+	cs.prev, cs.next = nil, nil
+	t.n--
 	t.mu.Unlock()
 }
 
@@ -271,8 +321,8 @@ func (t *tracker) closeNew() {
 func (t *tracker) closeAll() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for c := range t.m {
-		c.Close()
+	for cs := t.head; cs != nil; cs = cs.next {
+		cs.c.Close()
 	}
-	return len(t.m)
+	return t.n
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -103,7 +102,7 @@ backend:
 						n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
 					}
 				}
-				if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+				if _, err := r.Discard(n); err != nil { // io.CopyN would allocate here
 					b.Error(err)
 					return
 				}

@@ -16,8 +16,17 @@ import (
 )
 
 // serve hands a connection that passed the gates to its mode's handler,
-// terminating TLS on the way when the frontend has ssl.
-func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
+// terminating TLS on the way when the frontend has ssl. cs.Closed is
+// called once the connection is closed: by the http proxy, which may keep
+// an idle connection after serve returns, or else when serve returns.
+func (d *Daemon) serve(cs *connState, fe *runtime.Frontend) {
+	c := cs.c
+	handed := false
+	defer func() {
+		if !handed {
+			cs.Closed()
+		}
+	}()
 	// conn is c as the handlers see it: with the addresses of a PROXY
 	// protocol header when one came from a trusted source. tcp mode keeps c
 	// itself (for splice) and takes the addresses from t.
@@ -37,7 +46,8 @@ func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
 	if fe.TLS == nil {
 		switch {
 		case fe.Mode == config.ModeHTTP:
-			d.http.Serve(d.ctx, conn, fe, nil)
+			handed = true
+			d.http.Serve(d.ctx, conn, fe, nil, c, cs)
 		case fe.SNIRoutes != nil:
 			d.passthrough(c, fe, t)
 		default:
@@ -56,7 +66,8 @@ func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
 	rc := &replayConn{Conn: conn, pre: first[:]}
 	if !tlsconf.IsHandshakeRecord(first[0]) {
 		if fe.PlainHTTP && fe.Mode == config.ModeHTTP {
-			d.http.Serve(d.ctx, rc, fe, nil)
+			handed = true
+			d.http.Serve(d.ctx, rc, fe, nil, c, cs)
 		}
 		return // tcp mode, or plain_http off: not for this frontend
 	}
@@ -71,10 +82,13 @@ func (d *Daemon) serve(c *net.TCPConn, fe *runtime.Frontend) {
 	}
 	info := tlsconf.Info(tc.ConnectionState())
 	if fe.Mode == config.ModeHTTP {
+		// A TLS connection is never parked: its records are buffered
+		// above the socket.
+		handed = true
 		d.http.Serve(d.ctx, tc, fe, &httpproxy.ConnTLS{
 			SNI: info.SNI, Version: info.Version, ALPN: info.ALPN,
 			ClientVerified: info.ClientVerified, ClientCN: info.ClientCN, ClientSHA256: info.ClientFingerprint,
-		})
+		}, nil, cs)
 		return
 	}
 	if fe.SNIRoutes != nil {
@@ -116,6 +130,10 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	}
 	return c.Conn.Read(p)
 }
+
+// Transparent says c adds nothing to the connection any more: its bytes
+// were read.
+func (c *replayConn) Transparent() bool { return len(c.pre) == 0 }
 
 // CloseWrite half-closes the underlying TCP connection.
 func (c *replayConn) CloseWrite() error {

@@ -76,7 +76,7 @@ func (s *session) logRequest() {
 	if s.p.access == nil || s.log.start.IsZero() {
 		return
 	}
-	s.p.access.write(&s.log, logFields{client: s.srcStr, frontend: s.fe.Name,
+	s.p.access.write(&s.log, logFields{client: ustr(s.srcTxt), frontend: s.fe.Name,
 		method: s.req.Method, host: s.host, path: s.path, id: s.id})
 }
 

@@ -303,7 +303,7 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 		return !resp.Close
 	}
 	buf := s.p.bufs.Get().(*[]byte)
-	n, err := h1.CopyBody(&s.cc, uc.r, resp.ContentLength, resp.Chunked, resp.BodyUntilClose(), *buf)
+	n, err := h1.CopyBody(s.cc, uc.r, resp.ContentLength, resp.Chunked, resp.BodyUntilClose(), *buf)
 	s.p.bufs.Put(buf)
 	s.log.bytesOut += n
 	if err != nil {

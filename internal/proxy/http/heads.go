@@ -91,7 +91,7 @@ func (s *session) appendRequestHead(dst []byte, _ *backend.Server) []byte {
 		dst = append(dst, xff...)
 		dst = append(dst, ", "...)
 	}
-	dst = append(dst, s.srcStr...)
+	dst = append(dst, s.srcTxt...)
 	dst = append(dst, "\r\nX-Forwarded-Proto: "...)
 	dst = append(dst, s.scheme()...)
 	if len(s.host) > 0 {
@@ -150,10 +150,10 @@ func (s *session) appendForwarded(dst []byte) []byte {
 	dst = append(dst, "for="...)
 	if s.src.Is6() {
 		dst = append(dst, "\"["...)
-		dst = append(dst, s.srcStr...)
+		dst = append(dst, s.srcTxt...)
 		dst = append(dst, "]\""...)
 	} else {
-		dst = append(dst, s.srcStr...)
+		dst = append(dst, s.srcTxt...)
 	}
 	dst = append(dst, ";proto="...)
 	dst = append(dst, s.scheme()...)

@@ -7,6 +7,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
@@ -39,7 +41,8 @@ type Proxy struct {
 	idSeq    atomic.Uint64
 
 	sessions sync.Pool
-	bufs     sync.Pool // body copy buffers
+	bufs     sync.Pool    // body copy buffers
+	poller   *park.Poller // idle client connections; nil: they keep their goroutine
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -62,6 +65,9 @@ func (p *Proxy) Drain() {
 	for s := range p.idle {
 		s.cc.Conn.SetReadDeadline(time.Unix(1, 0)) // wakes its wait for a request
 	}
+	if p.poller != nil {
+		p.poller.ExpireAll() // closes the parked ones, and refuses new ones
+	}
 	for srv := range p.h2srv {
 		p.wg.Add(1)
 		go func() {
@@ -80,6 +86,35 @@ func (p *Proxy) Drain() {
 	}
 }
 
+// park hands the idle connection of s to the poller for up to idle (no
+// limit when 0), detached from its Go connection where it can be. False
+// when it could not be parked: when shutting down, or when the kernel
+// refused it (the connection then keeps its goroutine from now on, or is
+// closed if it had been detached).
+func (p *Proxy) park(s *session, idle time.Duration) bool {
+	cn := s.cn
+	if p.draining.Load() {
+		return false
+	}
+	s.r.Release()
+	cn.parkedAt = time.Now().UnixNano()
+	if !cn.detach() && cn.pk.FD < 0 {
+		cn.pk.FD = park.FD(cn.raw) // parked with its Go connection
+	}
+	err := p.poller.Park(&cn.pk, idle)
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, park.ErrClosed) {
+		p.log.Warn("idle connection kept with its goroutine", "frontend", cn.fe.Name, "client", cn.src.String(), "err", err)
+		cn.pk.Owner = nil
+	}
+	if cn.detached && !cn.attach() {
+		cn.cc.Conn = nil
+	}
+	return false
+}
+
 // enterIdle registers s as waiting for its next request; false when
 // draining, and the session must close.
 func (p *Proxy) enterIdle(s *session) bool {
@@ -95,8 +130,7 @@ func (p *Proxy) enterIdle(s *session) bool {
 	// Drain's past deadline always comes after it and wins.
 	if t := s.cc.read; t > 0 {
 		now := time.Now()
-		s.cc.Conn.SetReadDeadline(now.Add(t))
-		s.cc.readArmed = now
+		s.cc.waitFor(now, t)
 	}
 	return true
 }
@@ -133,6 +167,11 @@ func New(log *slog.Logger, o Options) *Proxy {
 		idle: make(map[*session]struct{}), h2srv: make(map[*nethttp.Server]struct{})}
 	p.up = upstreams{headSize: o.HeadSize}
 	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	pl, err := park.New()
+	if err != nil {
+		log.Warn("idle connections keep their goroutine", "err", err)
+	}
+	p.poller = pl
 	p.wg.Add(1)
 	go p.reaper()
 	return p
@@ -156,6 +195,9 @@ func (p *Proxy) reaper() {
 func (p *Proxy) Close() {
 	close(p.stop)
 	p.wg.Wait()
+	if p.poller != nil {
+		p.poller.Close()
+	}
 	p.up.closeAll()
 	p.h2.plain.closeIdle()
 }
@@ -172,17 +214,41 @@ type ConnTLS struct {
 	ClientSHA256   string
 }
 
-// Serve handles one client connection of fe until it closes, and closes
-// it. t describes the TLS fulcrum terminated on it, nil for plain HTTP
+// Owner is told of what happens to a client connection given to Serve.
+type Owner interface {
+	// Closed says the connection was closed.
+	Closed()
+	// Moved says the connection's socket is now served through c, after
+	// it was parked detached (package park): c is what to close.
+	Moved(c *net.TCPConn)
+}
+
+// Serve handles one client connection of fe until it closes, then closes
+// it and calls done.Closed. It may return before: a keep-alive connection that is
+// idle between requests is parked (package park) and served again, on a
+// new goroutine, when its next request arrives. raw is the TCP connection
+// under c when nothing is buffered between the two (so that readability of
+// raw is readability of c), or nil: then c is never parked. A c other than
+// raw is dropped for raw when the connection is parked detached, if it
+// says it is transparent (a method Transparent() bool). t describes the TLS fulcrum terminated on c, nil for plain HTTP
 // (scheme http). ctx ends waits for a server slot.
-func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) {
+func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS, raw *net.TCPConn, done Owner) {
 	if t != nil && t.ALPN == "h2" {
 		p.serveH2(ctx, c, fe, t)
+		c.Close()
+		done.Closed()
 		return
 	}
-	s := p.session(ctx, c, fe, t)
-	defer p.release(s)
-	s.serve()
+	cn := &clientConn{p: p, ctx: ctx, fe: fe, done: done}
+	cn.cc.reset(c, fe.TimeoutClient, fe.TimeoutClient)
+	cn.tls = t
+	cn.src = addrOf(c.RemoteAddr())
+	cn.port = int32(portOf(c.LocalAddr()))
+	cn.pk.FD = -1
+	if raw != nil && p.poller != nil {
+		cn.raw, cn.pk.Owner = raw, cn
+	}
+	cn.serve(true)
 }
 
 // requestID returns a new request ID: a per-process random prefix and a

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
 	"github.com/fulcrum-lb/fulcrum/internal/rules"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
@@ -18,20 +20,25 @@ import (
 
 // timedConn keeps an inactivity deadline ahead of every read and write, so
 // a slow but live stream never times out and a silent one does. Re-arming a
-// deadline costs a timer update, so it is done only once a sixteenth of the
-// timeout has passed since the last time: a silent peer is cut off between
-// 15/16 of the timeout and the timeout after its last byte.
+// deadline costs a timer update, so it is done only when less than 15/16 of
+// the timeout is left: a silent peer is cut off between 15/16 of the
+// timeout and the timeout after its last byte.
 type timedConn struct {
 	net.Conn
 	read, write           time.Duration
-	readArmed, writeArmed time.Time
+	readUntil, writeUntil int64 // the deadlines in effect, in Unix nanoseconds; 0: none yet
+	// keep leaves the read deadline as it is for the next read: the wait
+	// for the next request, whose deadline is set apart.
+	keep bool
 }
 
 func (t *timedConn) Read(p []byte) (int, error) {
-	if t.read > 0 {
-		if now := time.Now(); now.Sub(t.readArmed) > t.read/16 {
+	if t.keep {
+		t.keep = false
+	} else if t.read > 0 {
+		if now := time.Now(); t.readUntil-now.UnixNano() < int64(t.read-t.read/16) {
 			t.Conn.SetReadDeadline(now.Add(t.read))
-			t.readArmed = now
+			t.readUntil = now.UnixNano() + int64(t.read)
 		}
 	}
 	return t.Conn.Read(p)
@@ -39,12 +46,19 @@ func (t *timedConn) Read(p []byte) (int, error) {
 
 func (t *timedConn) Write(p []byte) (int, error) {
 	if t.write > 0 {
-		if now := time.Now(); now.Sub(t.writeArmed) > t.write/16 {
+		if now := time.Now(); t.writeUntil-now.UnixNano() < int64(t.write-t.write/16) {
 			t.Conn.SetWriteDeadline(now.Add(t.write))
-			t.writeArmed = now
+			t.writeUntil = now.UnixNano() + int64(t.write)
 		}
 	}
 	return t.Conn.Write(p)
+}
+
+// waitFor sets the deadline of the next read alone to now+d.
+func (t *timedConn) waitFor(now time.Time, d time.Duration) {
+	t.Conn.SetReadDeadline(now.Add(d))
+	t.readUntil = now.UnixNano() + int64(d)
+	t.keep = true
 }
 
 // reset points t at c with new timeouts, to be armed on first use.
@@ -52,19 +66,43 @@ func (t *timedConn) reset(c net.Conn, read, write time.Duration) {
 	*t = timedConn{Conn: c, read: read, write: write}
 }
 
-// session is one client connection and the request it is serving. Sessions
-// are pooled; everything per request is reset by begin.
+// clientConn is one client connection: what it keeps while it lives,
+// whether a session serves it or it is parked between requests (package
+// park), when it holds no goroutine and no buffer.
+type clientConn struct {
+	p    *Proxy
+	ctx  context.Context
+	fe   *runtime.Frontend
+	cc   timedConn
+	tls  *ConnTLS // nil for plain connections
+	src  netip.Addr
+	done Owner // told once the connection is closed
+	// raw is the TCP connection under cc.Conn, nil while detached (see
+	// Proxy.park). pk.Owner is nil when the connection is never parked.
+	raw *net.TCPConn
+	pk  park.Conn
+	// parkedAt is when the connection was last parked, in Unix
+	// nanoseconds; busy says its client sent its last request soon after
+	// the one before (so it waits before it is parked).
+	parkedAt int64
+	port     int32
+	busy     bool
+	detached bool
+}
+
+// session serves a client connection while it has a request in flight.
+// Sessions are pooled; everything per request is reset by begin.
 type session struct {
 	p   *Proxy
+	cn  *clientConn
 	ctx context.Context
 	fe  *runtime.Frontend
-	cc  timedConn
+	cc  *timedConn
 	r   *h1.Reader
 	tls *ConnTLS // nil for plain connections
-	tl  ConnTLS  // what tls points to, kept in the pooled session
 
 	src    netip.Addr
-	srcStr string
+	srcTxt []byte // src as text
 	port   int
 
 	req   h1.Request
@@ -86,32 +124,92 @@ type session struct {
 	log               logEntry
 }
 
-func (p *Proxy) session(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *ConnTLS) *session {
+// serve runs a session on cn until the connection closes or parks; first
+// says no request was read on it yet.
+func (cn *clientConn) serve(first bool) {
+	p := cn.p
 	s, _ := p.sessions.Get().(*session)
 	if s == nil {
-		s = &session{p: p, out: make([]byte, 0, 4096), id: make([]byte, 0, 64)}
-		s.r = h1.NewReader(&s.cc, p.opts.HeadSize)
+		s = &session{p: p, out: make([]byte, 0, 4096), id: make([]byte, 0, 64), srcTxt: make([]byte, 0, 48)}
+		s.r = h1.NewReader(nil, p.opts.HeadSize)
 	}
-	s.ctx, s.fe, s.tls = ctx, fe, nil
-	if t != nil {
-		s.tl = *t
-		s.tls = &s.tl
-	}
-	s.cc.reset(c, fe.TimeoutClient, fe.TimeoutClient)
-	s.r.Reset(&s.cc)
-	s.src = addrOf(c.RemoteAddr())
-	s.srcStr = s.src.String()
-	s.port = portOf(c.LocalAddr())
+	s.cn, s.ctx, s.fe, s.cc, s.tls = cn, cn.ctx, cn.fe, &cn.cc, cn.tls
+	s.src, s.port = cn.src, int(cn.port)
+	s.srcTxt = cn.src.AppendTo(s.srcTxt[:0])
+	s.r.Reset(&cn.cc)
 	s.env.Headers = s
-	return s
+	parked := s.serve(first)
+	s.r.Release()
+	s.r.Reset(nil)
+	s.cn, s.ctx, s.fe, s.cc, s.tls = nil, nil, nil, nil, nil
+	s.env.Headers = nil
+	p.sessions.Put(s)
+	if !parked {
+		cn.close()
+	}
 }
 
-func (p *Proxy) release(s *session) {
-	s.cc.Conn.Close()
-	s.r.Release()
-	s.cc = timedConn{}
-	s.ctx, s.fe = nil, nil
-	p.sessions.Put(s)
+// Wake serves cn again: its next request is arriving (park.Owner).
+func (cn *clientConn) Wake() {
+	cn.busy = time.Now().UnixNano()-cn.parkedAt < int64(parkAfter)
+	if cn.detached && !cn.attach() {
+		cn.done.Closed()
+		return
+	}
+	cn.serve(false)
+}
+
+// detach leaves the socket of cn on a descriptor of its own and closes its
+// Go connection (park.Detach), when nothing stands between the two that
+// still matters: not under a PROXY protocol header's addresses.
+func (cn *clientConn) detach() bool {
+	if cn.cc.Conn != net.Conn(cn.raw) {
+		t, ok := cn.cc.Conn.(interface{ Transparent() bool })
+		if !ok || !t.Transparent() {
+			return false
+		}
+	}
+	fd, err := park.Detach(cn.raw)
+	if err != nil {
+		return false
+	}
+	cn.p.poller.Forget(&cn.pk) // a descriptor of the Go connection parked before
+	cn.raw, cn.cc.Conn = nil, nil
+	cn.pk.FD, cn.detached = fd, true
+	return true
+}
+
+// attach makes the detached socket of cn a Go connection again; false when
+// that failed and the socket is closed.
+func (cn *clientConn) attach() bool {
+	cn.p.poller.Forget(&cn.pk)
+	c, err := park.Attach(cn.pk.FD)
+	cn.pk.FD, cn.detached = -1, false
+	if err != nil {
+		cn.p.log.Warn("idle connection lost on waking", "frontend", cn.fe.Name, "client", cn.src.String(), "err", err)
+		return false
+	}
+	cn.raw = c
+	cn.cc.Conn, cn.cc.readUntil, cn.cc.writeUntil = c, 0, 0
+	cn.done.Moved(c)
+	return true
+}
+
+// Expire closes the parked connection: it was idle for too long, or fulcrum
+// is shutting down (park.Owner).
+func (cn *clientConn) Expire() { cn.close() }
+
+// close closes the connection and tells its owner.
+func (cn *clientConn) close() {
+	switch {
+	case cn.detached:
+		cn.p.poller.Forget(&cn.pk)
+		syscall.Close(cn.pk.FD)
+		cn.pk.FD, cn.detached = -1, false
+	case cn.cc.Conn != nil:
+		cn.cc.Conn.Close()
+	}
+	cn.done.Closed()
 }
 
 func addrOf(a net.Addr) netip.Addr {
@@ -122,17 +220,12 @@ func addrOf(a net.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-// serve reads and answers requests until the connection ends.
-func (s *session) serve() {
-	for first := true; ; first = false {
-		// Between requests the session is idle: a shutdown closes it.
-		if !first && !s.p.enterIdle(s) {
-			return
-		}
-		err := s.r.ReadRequest(&s.req)
-		if !first {
-			s.p.leaveIdle(s)
-		}
+// serve reads and answers requests until the connection ends (false) or is
+// parked, idle, until its next request (true). first says no request was
+// read on the connection yet.
+func (s *session) serve(first bool) (parked bool) {
+	err := s.r.ReadRequest(&s.req)
+	for {
 		if err != nil {
 			var he *h1.Error
 			switch {
@@ -142,7 +235,7 @@ func (s *session) serve() {
 				pre, ok := s.takePreface()
 				if ok {
 					s.p.serveH2(s.ctx, &prefixConn{Conn: s.cc.Conn, pre: pre}, s.fe, nil)
-					return
+					return false
 				}
 				s.begin()
 				s.closeAfter = true
@@ -158,16 +251,88 @@ func (s *session) serve() {
 				s.closeAfter = true
 				s.fail(408, "the request did not arrive in time")
 			}
-			return
+			return false
 		}
 		s.fe.Counters.Requests.Add(1)
 		s.begin()
 		s.handle()
 		s.logRequest()
 		if s.closeAfter {
-			return
+			return false
+		}
+		first = false
+		if parked, err = s.awaitRequest(); parked {
+			return true
 		}
 	}
+}
+
+// parkAfter is how long a busy keep-alive connection waits for its next
+// request with its goroutine before it is parked.
+const parkAfter = 50 * time.Millisecond
+
+var errDraining = errors.New("shutting down")
+
+// awaitRequest reads the next request on a keep-alive connection, which
+// may stay idle for timeout_client. A connection that can be parked is
+// parked at once when its client was slow to send its last request (or
+// sent only one so far): the next one is unlikely to be close. A busy one
+// waits for up to parkAfter with its goroutine, then is parked: a busy
+// connection costs no parking and waking per request, an idle one holds no
+// goroutine and no buffer.
+func (s *session) awaitRequest() (parked bool, err error) {
+	p, cn := s.p, s.cn
+	if cn.pk.Owner == nil {
+		if !p.enterIdle(s) {
+			return false, errDraining
+		}
+		err = s.r.ReadRequest(&s.req)
+		p.leaveIdle(s)
+		return false, err
+	}
+	if p.draining.Load() {
+		return false, errDraining
+	}
+	if s.r.Buffered() > 0 { // pipelined
+		return false, s.r.ReadRequest(&s.req)
+	}
+	keep := s.cc.read
+	now := time.Now()
+	if cn.busy {
+		wait := parkAfter
+		if keep > 0 && keep <= parkAfter {
+			wait = keep
+		}
+		s.cc.waitFor(now, wait)
+		err = s.r.ReadRequest(&s.req)
+		if wait == keep || !errors.Is(err, os.ErrDeadlineExceeded) || s.r.Buffered() > 0 {
+			return false, err
+		}
+		if p.draining.Load() {
+			return false, errDraining
+		}
+		cn.busy = false
+	}
+	left := time.Duration(0) // no limit
+	if keep > 0 {
+		if left = keep - time.Since(now); left <= 0 {
+			return false, os.ErrDeadlineExceeded
+		}
+	}
+	if p.park(s, left) {
+		return true, nil
+	}
+	if p.draining.Load() {
+		return false, errDraining
+	}
+	if cn.cc.Conn == nil {
+		return false, net.ErrClosed
+	}
+	// Not parked: wait here for the rest of the time.
+	if keep > 0 {
+		s.cc.waitFor(time.Now(), left)
+	}
+	return false, s.r.ReadRequest(&s.req)
 }
 
 // begin resets the per-request state.

@@ -25,7 +25,7 @@ func (s *session) tunnel(uc *upConn) {
 		s.log.bytesIn += n
 		stop()
 	}()
-	n, _ := io.Copy(&s.cc, uc.r)
+	n, _ := io.Copy(s.cc, uc.r)
 	s.log.bytesOut += n
 	stop()
 	wg.Wait()

@@ -1,0 +1,178 @@
+package daemon
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/tlsconf/tlstest"
+)
+
+// idleClient is a client connection that sends raw requests and reads the
+// responses.
+type idleClient struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialIdle(t *testing.T, addr, preamble string) *idleClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if preamble != "" {
+		io.WriteString(c, preamble)
+	}
+	return &idleClient{c: c, br: bufio.NewReader(c)}
+}
+
+// get sends GET path and returns the response's status, X-Forwarded-For
+// as the server saw it (the echo servers below put it in the body) and body.
+func (ic *idleClient) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	ic.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(ic.c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(ic.br, nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// waitGoroutines waits until the process runs at most n goroutines.
+func waitGoroutines(t *testing.T, n int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines, want at most %d", what, runtime.NumGoroutine(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHTTPIdleConnectionsHoldNoGoroutine: keep-alive client connections
+// idle between requests are parked without a goroutine each, and each is
+// served again when its next request comes.
+func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Forwarded-For"))
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	dialIdle(t, addr, "").get(t, "/warm-up") // the server connection and its goroutines
+	base := runtime.NumGoroutine()
+	const n = 300
+	clients := make([]*idleClient, n)
+	for i := range clients {
+		clients[i] = dialIdle(t, addr, "")
+		if code, body := clients[i].get(t, fmt.Sprintf("/first/%d", i)); code != 200 || body != fmt.Sprintf("/first/%d 127.0.0.1", i) {
+			t.Fatalf("first request %d: %d %q", i, code, body)
+		}
+	}
+	// With a goroutine each, there would be n more.
+	waitGoroutines(t, base+n/10, "after one request per connection")
+	for round := range 3 {
+		for i, c := range clients {
+			path := fmt.Sprintf("/again/%d/%d", round, i)
+			if code, body := c.get(t, path); code != 200 || body != path+" 127.0.0.1" {
+				t.Fatalf("request %s: %d %q", path, code, body)
+			}
+		}
+		waitGoroutines(t, base+n/10, fmt.Sprintf("after round %d", round))
+	}
+}
+
+// TestHTTPParkedConnectionTimesOut: a parked connection is closed once it
+// was idle for timeout_client, not before.
+func TestHTTPParkedConnectionTimesOut(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)), "timeout_client: 5s", "timeout_client: 400ms", 1)
+	d, _ := start(t, yaml)
+	c := dialIdle(t, frontAddr(t, d, "web"), "")
+	for range 2 {
+		if code, _ := c.get(t, "/"); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	idleSince := time.Now()
+	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := c.br.ReadByte(); err == nil {
+		t.Fatalf("read %q from an idle connection", b)
+	}
+	if e := time.Since(idleSince); e < 350*time.Millisecond || e > 4*time.Second {
+		t.Errorf("idle connection closed after %v, want about 400ms", e)
+	}
+}
+
+// TestHTTPParkedBehindProxyProtocol: a connection that came with a PROXY
+// protocol header keeps the client address it gave after being parked.
+func TestHTTPParkedBehindProxyProtocol(t *testing.T) {
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Forwarded-For"))
+	})
+	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)),
+		"    use_backend: app\n", "    use_backend: app\n    accept_proxy: [127.0.0.0/8]\n", 1)
+	d, _ := start(t, yaml)
+	addr := frontAddr(t, d, "web")
+	dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n").get(t, "/warm-up")
+	base := runtime.NumGoroutine()
+	c := dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n")
+	for i := range 3 {
+		if code, body := c.get(t, "/p"); code != 200 || body != "/p 192.0.2.7" {
+			t.Fatalf("request %d: %d %q", i, code, body)
+		}
+		waitGoroutines(t, base, "idle behind PROXY protocol")
+	}
+}
+
+// TestHTTPParkedPlainOnTLSFrontend: plain HTTP served on a TLS frontend
+// (plain_http) is parked like any other; TLS connections keep working.
+func TestHTTPParkedPlainOnTLSFrontend(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "park test CA")
+	cert, key := ca.Issue(t, tlstest.Options{CN: "127.0.0.1", IPs: []net.IP{net.ParseIP("127.0.0.1")}}).Write(t, dir, "cert")
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.URL.Path) })
+	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)),
+		"    use_backend: app\n", fmt.Sprintf("    use_backend: app\n    ssl: {cert: %s, key: %s}\n", cert, key), 1)
+	d, _ := start(t, yaml)
+	addr := frontAddr(t, d, "web")
+	dialIdle(t, addr, "").get(t, "/warm-up")
+	base := runtime.NumGoroutine()
+	c := dialIdle(t, addr, "")
+	for i := range 3 {
+		if code, body := c.get(t, "/plain"); code != 200 || body != "/plain" {
+			t.Fatalf("plain request %d: %d %q", i, code, body)
+		}
+		waitGoroutines(t, base, "idle plain HTTP on a TLS frontend")
+	}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, ForceAttemptHTTP2: false}}
+	for range 3 {
+		resp, err := cl.Get("https://" + addr + "/tls")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "/tls" {
+			t.Fatalf("HTTPS: %q", body)
+		}
+	}
+}
