@@ -34,10 +34,10 @@ func (s *session) forward(be *runtime.Backend) {
 	a := &s.tried
 	a.Reset()
 	s.breq = balance.Request{Client: s.src, Hash: s.hashKey(be)}
-	queued := time.Now()
+	queued := mono()
 	var st stickiness
 	if be.Persist != nil {
-		st = sticky(be.Persist, be.Pool, s, queued)
+		st = sticky(be.Persist, be.Pool, s, monoTime(queued))
 	}
 	for try := 0; ; try++ {
 		var srv *backend.Server
@@ -64,15 +64,16 @@ func (s *session) forward(be *runtime.Backend) {
 			}
 			return
 		}
-		s.log.queue = time.Since(queued)
+		began := mono()
+		s.log.queue = time.Duration(began - queued)
 		s.log.server = srv.Name()
 		s.log.retries = try
 		s.be, s.lastTry = be, try >= to.Retries
 		s.setCookie = ""
 		if be.Persist != nil {
-			s.setCookie = remember(be.Persist, &st, srv, queued)
+			s.setCookie = remember(be.Persist, &st, srv, monoTime(began))
 		}
-		out := s.attempt(be, srv, to)
+		out := s.attempt(be, srv, to, began)
 		srv.Release()
 		if out != retryable {
 			return
@@ -81,13 +82,12 @@ func (s *session) forward(be *runtime.Backend) {
 			s.fail(502, "the server could not be reached")
 			return
 		}
-		queued = time.Now()
+		queued = mono()
 	}
 }
 
 // attempt runs one exchange with srv.
-func (s *session) attempt(be *runtime.Backend, srv *backend.Server, to runtime.Timeouts) outcome {
-	began := time.Now()
+func (s *session) attempt(be *runtime.Backend, srv *backend.Server, to runtime.Timeouts, began int64) outcome {
 	o := dialOpts{timeout: to.Connect, idleTimeout: be.IdleTimeout}
 	if be.ServerTLS != nil {
 		o.tls = be.ServerTLS[srv.Index()]
@@ -104,10 +104,11 @@ func (s *session) attempt(be *runtime.Backend, srv *backend.Server, to runtime.T
 	if !reused {
 		be.Pool.ReportConnect(srv, nil)
 	}
-	s.log.connect = time.Since(began)
-	out, keep := s.exchange(uc, srv, to, reused)
+	sent := mono()
+	s.log.connect = time.Duration(sent - began)
+	out, keep := s.exchange(uc, srv, to, reused, sent)
 	if keep {
-		s.p.up.put(srv, uc, be.MaxIdle, be.IdleTimeout)
+		s.p.up.put(srv, uc, be.MaxIdle, be.IdleTimeout, mono())
 	} else {
 		uc.c.Close()
 	}
@@ -129,10 +130,10 @@ func (s *session) replayable() bool {
 
 // exchange sends the request over uc and streams the response to the
 // client. keep says uc may carry another request.
-func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts, reused bool) (outcome, bool) {
+func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts, reused bool, sent int64) (outcome, bool) {
 	req := &s.req
 	up := &uc.tc
-	up.reset(uc.c, to.Server, to.Server)
+	up.setTimeouts(to.Server, to.Server)
 	hasBody := req.ContentLength > 0 || req.Chunked
 	s.out = s.appendRequestHead(s.out[:0], srv)
 	// A small body already read with the head goes out in the same write.
@@ -143,7 +144,6 @@ func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts,
 		io.ReadFull(s.r, s.out[n:])
 		hasBody = false
 	}
-	sent := time.Now()
 	if _, err := up.Write(s.out); err != nil {
 		if inline {
 			return s.upstreamFailed(err, false), false
@@ -191,9 +191,9 @@ func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts,
 	} else {
 		srv.Pool().ReportResponse(srv, false, "")
 	}
-	now := time.Now()
-	srv.State.Load.Observe(int64(now.Sub(sent)), now.UnixNano())
-	s.log.response = now.Sub(sent)
+	took := time.Duration(mono() - sent)
+	srv.State.Load.Observe(int64(took), sent+int64(took)+epoch.UnixNano())
+	s.log.response = took
 	return done, s.relayResponse(uc, srv)
 }
 

@@ -97,7 +97,7 @@ func (p *Proxy) park(s *session, idle time.Duration) bool {
 		return false
 	}
 	s.r.Release()
-	cn.parkedAt = time.Now().UnixNano()
+	cn.parkedAt = mono()
 	if !cn.detach() && cn.pk.FD < 0 {
 		cn.pk.FD = park.FD(cn.raw) // parked with its Go connection
 	}
@@ -129,8 +129,7 @@ func (p *Proxy) enterIdle(s *session) bool {
 	// under the lock, and not again in the read about to block, means a
 	// Drain's past deadline always comes after it and wins.
 	if t := s.cc.read; t > 0 {
-		now := time.Now()
-		s.cc.waitFor(now, t)
+		s.cc.waitFor(mono(), t)
 	}
 	return true
 }

@@ -18,6 +18,16 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
+// epoch anchors mono. It is set once, when the process starts.
+var epoch = time.Now()
+
+// mono is the time since epoch on the monotonic clock, in nanoseconds: one
+// clock read, where time.Now makes two (the wall clock too).
+func mono() int64 { return int64(time.Since(epoch)) }
+
+// monoTime is the time.Time of a mono reading.
+func monoTime(m int64) time.Time { return epoch.Add(time.Duration(m)) }
+
 // timedConn keeps an inactivity deadline ahead of every read and write, so
 // a slow but live stream never times out and a silent one does. Re-arming a
 // deadline costs a timer update, so it is done only when less than 15/16 of
@@ -26,7 +36,7 @@ import (
 type timedConn struct {
 	net.Conn
 	read, write           time.Duration
-	readUntil, writeUntil int64 // the deadlines in effect, in Unix nanoseconds; 0: none yet
+	readUntil, writeUntil int64 // the deadlines in effect (mono); 0: none yet
 	// keep leaves the read deadline as it is for the next read: the wait
 	// for the next request, whose deadline is set apart.
 	keep bool
@@ -36,9 +46,9 @@ func (t *timedConn) Read(p []byte) (int, error) {
 	if t.keep {
 		t.keep = false
 	} else if t.read > 0 {
-		if now := time.Now(); t.readUntil-now.UnixNano() < int64(t.read-t.read/16) {
-			t.Conn.SetReadDeadline(now.Add(t.read))
-			t.readUntil = now.UnixNano() + int64(t.read)
+		if now := mono(); t.readUntil-now < int64(t.read-t.read/16) {
+			t.readUntil = now + int64(t.read)
+			t.Conn.SetReadDeadline(monoTime(t.readUntil))
 		}
 	}
 	return t.Conn.Read(p)
@@ -46,24 +56,32 @@ func (t *timedConn) Read(p []byte) (int, error) {
 
 func (t *timedConn) Write(p []byte) (int, error) {
 	if t.write > 0 {
-		if now := time.Now(); t.writeUntil-now.UnixNano() < int64(t.write-t.write/16) {
-			t.Conn.SetWriteDeadline(now.Add(t.write))
-			t.writeUntil = now.UnixNano() + int64(t.write)
+		if now := mono(); t.writeUntil-now < int64(t.write-t.write/16) {
+			t.writeUntil = now + int64(t.write)
+			t.Conn.SetWriteDeadline(monoTime(t.writeUntil))
 		}
 	}
 	return t.Conn.Write(p)
 }
 
-// waitFor sets the deadline of the next read alone to now+d.
-func (t *timedConn) waitFor(now time.Time, d time.Duration) {
-	t.Conn.SetReadDeadline(now.Add(d))
-	t.readUntil = now.UnixNano() + int64(d)
+// waitFor sets the deadline of the next read alone to now+d (mono).
+func (t *timedConn) waitFor(now int64, d time.Duration) {
+	t.readUntil = now + int64(d)
+	t.Conn.SetReadDeadline(monoTime(t.readUntil))
 	t.keep = true
 }
 
 // reset points t at c with new timeouts, to be armed on first use.
 func (t *timedConn) reset(c net.Conn, read, write time.Duration) {
 	*t = timedConn{Conn: c, read: read, write: write}
+}
+
+// setTimeouts changes the timeouts of t; deadlines already armed stay when
+// the timeouts are the same.
+func (t *timedConn) setTimeouts(read, write time.Duration) {
+	if read != t.read || write != t.write {
+		t.read, t.write, t.readUntil, t.writeUntil = read, write, 0, 0
+	}
 }
 
 // clientConn is one client connection: what it keeps while it lives,
@@ -81,8 +99,7 @@ type clientConn struct {
 	// Proxy.park). pk.Owner is nil when the connection is never parked.
 	raw *net.TCPConn
 	pk  park.Conn
-	// parkedAt is when the connection was last parked, in Unix
-	// nanoseconds; busy says its client sent its last request soon after
+	// parkedAt is when the connection was last parked (mono); busy says its client sent its last request soon after
 	// the one before (so it waits before it is parked).
 	parkedAt int64
 	port     int32
@@ -151,7 +168,7 @@ func (cn *clientConn) serve(first bool) {
 
 // Wake serves cn again: its next request is arriving (park.Owner).
 func (cn *clientConn) Wake() {
-	cn.busy = time.Now().UnixNano()-cn.parkedAt < int64(parkAfter)
+	cn.busy = mono()-cn.parkedAt < int64(parkAfter)
 	if cn.detached && !cn.attach() {
 		cn.done.Closed()
 		return
@@ -297,13 +314,20 @@ func (s *session) awaitRequest() (parked bool, err error) {
 		return false, s.r.ReadRequest(&s.req)
 	}
 	keep := s.cc.read
-	now := time.Now()
+	now := mono()
 	if cn.busy {
 		wait := parkAfter
 		if keep > 0 && keep <= parkAfter {
 			wait = keep
 		}
-		s.cc.waitFor(now, wait)
+		// A deadline armed for the previous wait that is still between
+		// half the wait and the wait away serves again: a busy
+		// connection then re-arms it only every few requests.
+		if left := s.cc.readUntil - now; wait == parkAfter && left >= int64(parkAfter/2) && left <= int64(parkAfter) {
+			s.cc.keep = true
+		} else {
+			s.cc.waitFor(now, wait)
+		}
 		err = s.r.ReadRequest(&s.req)
 		if wait == keep || !errors.Is(err, os.ErrDeadlineExceeded) || s.r.Buffered() > 0 {
 			return false, err
@@ -315,7 +339,7 @@ func (s *session) awaitRequest() (parked bool, err error) {
 	}
 	left := time.Duration(0) // no limit
 	if keep > 0 {
-		if left = keep - time.Since(now); left <= 0 {
+		if left = keep - time.Duration(mono()-now); left <= 0 {
 			return false, os.ErrDeadlineExceeded
 		}
 	}
@@ -330,7 +354,7 @@ func (s *session) awaitRequest() (parked bool, err error) {
 	}
 	// Not parked: wait here for the rest of the time.
 	if keep > 0 {
-		s.cc.waitFor(time.Now(), left)
+		s.cc.waitFor(mono(), left)
 	}
 	return false, s.r.ReadRequest(&s.req)
 }
@@ -341,7 +365,10 @@ func (s *session) begin() {
 	s.setCookie, s.be = "", nil
 	s.host, s.path, s.query = nil, nil, nil
 	s.id = s.id[:0]
-	s.log = logEntry{start: time.Now()}
+	s.log = logEntry{}
+	if s.p.access != nil {
+		s.log.start = time.Now()
+	}
 }
 
 // handle answers the request just read.

@@ -17,7 +17,7 @@ type upConn struct {
 	private bool      // carries one client's PROXY header: never pooled
 	tc      timedConn // c with the current exchange's timeouts; r reads through it
 	r       *h1.Reader
-	idle    time.Time // when it went back to the pool
+	idle    int64     // when it went back to the pool (mono)
 	reuse   int       // requests it has carried before the current one
 }
 
@@ -61,12 +61,12 @@ func (u *upstreams) get(ctx context.Context, srv *backend.Server, o dialOpts) (u
 		return uc, false, err
 	}
 	p := u.pool(srv.State)
-	now := time.Now()
+	now := mono()
 	p.mu.Lock()
 	for len(p.conns) > 0 {
 		uc = p.conns[len(p.conns)-1]
 		p.conns = p.conns[:len(p.conns)-1]
-		if now.Sub(uc.idle) < o.idleTimeout {
+		if time.Duration(now-uc.idle) < o.idleTimeout {
 			p.mu.Unlock()
 			return uc, true, nil
 		}
@@ -113,15 +113,16 @@ func (u *upstreams) dial(ctx context.Context, srv *backend.Server, o dialOpts) (
 }
 
 // put returns a connection whose exchange ended cleanly to its server's pool,
-// or closes it when the pool is full.
-func (u *upstreams) put(srv *backend.Server, uc *upConn, maxIdle int, idleTimeout time.Duration) {
+// or closes it when the pool is full. now is the time (mono). Its
+// deadlines stay armed: nothing waits on an idle connection, and the next
+// exchange re-arms them when they are due (timedConn).
+func (u *upstreams) put(srv *backend.Server, uc *upConn, maxIdle int, idleTimeout time.Duration, now int64) {
 	if uc.r.Buffered() > 0 || uc.private { // more than it should have, or one client's
 		uc.c.Close()
 		return
 	}
 	uc.r.Release()
-	uc.c.SetDeadline(time.Time{})
-	uc.idle = time.Now()
+	uc.idle = now
 	uc.reuse++
 	p := u.pool(srv.State)
 	p.mu.Lock()
@@ -138,13 +139,13 @@ func (u *upstreams) put(srv *backend.Server, uc *upConn, maxIdle int, idleTimeou
 
 // reap closes connections idle for longer than the idle timeout.
 func (u *upstreams) reap() {
-	now := time.Now()
+	now := mono()
 	u.pools.Range(func(_, v any) bool {
 		p := v.(*idlePool)
 		p.mu.Lock()
 		keep := p.conns[:0]
 		for _, uc := range p.conns {
-			if now.Sub(uc.idle) >= p.idleTimeout {
+			if time.Duration(now-uc.idle) >= p.idleTimeout {
 				uc.c.Close()
 			} else {
 				keep = append(keep, uc)
