@@ -17,8 +17,8 @@ type upConn struct {
 	private bool      // carries one client's PROXY header: never pooled
 	tc      timedConn // c with the current exchange's timeouts; r reads through it
 	r       *h1.Reader
-	idle    int64     // when it went back to the pool (mono)
-	reuse   int       // requests it has carried before the current one
+	idle    int64 // when it went back to the pool (mono)
+	reuse   int   // requests it has carried before the current one
 }
 
 // idlePool holds a server's idle connections, most recently used first.
