@@ -5,7 +5,7 @@
 # loopback. Every proxy runs one worker/thread pinned to CPU 0; the backends
 # and the load generators (wrk, h2load, iperf3) are pinned to CPU 1.
 #
-#   bench/run.sh             3 rounds, 5 s keep-alive runs, 4 s other runs (~12 min)
+#   bench/run.sh             3 rounds, 5 s keep-alive runs, 4 s other runs (~11 min)
 #   QUICK=1 bench/run.sh     1 round of 2 s runs, fewer idle connections (~2 min smoke run)
 #
 # Scenarios, in the order of a round (SCENARIOS="..." runs some of them):

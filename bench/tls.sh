@@ -5,7 +5,7 @@
 # written to bench/results/tls-YYYY-MM-DD.{md,png,tsv}. bench/run.sh runs
 # them too, with every other scenario.
 #
-#   bench/tls.sh [ROUNDS] [SECS]        defaults 3 and 3: about 2 minutes
+#   bench/tls.sh [ROUNDS] [SECS]        defaults 3 and 3: about 3 minutes
 #
 # The environment of bench/run.sh applies (OUT_DIR, BASE_PORT, KEEP, ...).
 set -euo pipefail
