@@ -176,3 +176,63 @@ func TestHTTPParkedPlainOnTLSFrontend(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRequestBeforeResponse: a client that sends its next request
+// before it has the answer to the one before (pipelining) on a busy
+// connection gets every answer, in order, and without a stall after the
+// first time (a busy connection's wait for its next request normally
+// begins with the response; such a client must not be waited for that way).
+func TestHTTPRequestBeforeResponse(t *testing.T) {
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Fprint(w, r.URL.Path)
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	c := dialIdle(t, frontAddr(t, d, "web"), "")
+	// Quick requests make the connection busy.
+	for i := range 5 {
+		if code, body := c.get(t, "/quick"); code != 200 || body != "/quick" {
+			t.Fatalf("request %d: %d %q", i, code, body)
+		}
+	}
+	// The first time, the early request may wait for as long as a busy
+	// connection waits for its next one (25 to 50 ms); after that it must
+	// be read at once, and its answer follow the slow one's promptly. A
+	// stall in every later round means the client was not recognised.
+	stalls := 0
+	const rounds = 5
+	for round := range rounds {
+		c.c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c.c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(30 * time.Millisecond) // the next request arrives while /slow is served
+		io.WriteString(c.c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		var first time.Time
+		for _, want := range []string{"/slow", "/next"} {
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", round, want, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != want {
+				t.Fatalf("round %d: got %q, want %q", round, body, want)
+			}
+			if first.IsZero() {
+				first = time.Now()
+			}
+		}
+		gap := time.Since(first)
+		t.Logf("round %d: the second answer %v after the first", round, gap)
+		if round > 0 && gap >= 20*time.Millisecond {
+			stalls++
+		}
+		for range 3 { // busy again
+			c.get(t, "/quick")
+		}
+	}
+	if stalls == rounds-1 {
+		t.Errorf("the early request waited in every round after the first")
+	}
+}

@@ -144,7 +144,13 @@ func (s *session) exchange(uc *upConn, srv *backend.Server, to runtime.Timeouts,
 		io.ReadFull(s.r, s.out[n:])
 		hasBody = false
 	}
-	if _, err := up.Write(s.out); err != nil {
+	var err error
+	if hasBody || req.Expect100 {
+		_, err = up.Write(s.out)
+	} else {
+		err = uc.sendAndWait(s.out) // the whole request: the answer comes next
+	}
+	if err != nil {
 		if inline {
 			return s.upstreamFailed(err, false), false
 		}
@@ -290,6 +296,12 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 		body = false
 	}
 	s.committed = true
+	if !body && resp.Status != 101 && !resp.Close && s.canRespondAndWait() {
+		// Sent with the wait for the next request, once this exchange
+		// is over (the server connection back in its pool).
+		s.pending = true
+		return true
+	}
 	if _, err := s.cc.Write(s.out); err != nil {
 		s.closeAfter = true
 		return false

@@ -45,11 +45,8 @@ type timedConn struct {
 func (t *timedConn) Read(p []byte) (int, error) {
 	if t.keep {
 		t.keep = false
-	} else if t.read > 0 {
-		if now := mono(); t.readUntil-now < int64(t.read-t.read/16) {
-			t.readUntil = now + int64(t.read)
-			t.Conn.SetReadDeadline(monoTime(t.readUntil))
-		}
+	} else {
+		t.armRead()
 	}
 	return t.Conn.Read(p)
 }
@@ -62,6 +59,17 @@ func (t *timedConn) Write(p []byte) (int, error) {
 		}
 	}
 	return t.Conn.Write(p)
+}
+
+// armRead re-arms the read deadline as a Read would, for a wait that is
+// not a Read.
+func (t *timedConn) armRead() {
+	if t.read > 0 {
+		if now := mono(); t.readUntil-now < int64(t.read-t.read/16) {
+			t.readUntil = now + int64(t.read)
+			t.Conn.SetReadDeadline(monoTime(t.readUntil))
+		}
+	}
 }
 
 // waitFor sets the deadline of the next read alone to now+d (mono).
@@ -105,6 +113,13 @@ type clientConn struct {
 	port     int32
 	busy     bool
 	detached bool
+	// pipelines says the client may send a request before it has the
+	// answer to the one before, so the wait for a request must not begin
+	// with the response (respondAndWait); lateWait says the last such
+	// wait ran out, to check on waking whether a request had come
+	// unseen.
+	pipelines bool
+	lateWait  bool
 }
 
 // session serves a client connection while it has a request in flight.
@@ -130,6 +145,17 @@ type session struct {
 	res   rules.Result
 	out   []byte // outgoing heads
 	id    []byte // request ID
+
+	// For respondAndWait: the client connection's raw connection (for
+	// rcFor), and when the wait for the next request began with the
+	// response (mono; 0: it did not).
+	rc     syscall.RawConn
+	rcFor  *net.TCPConn
+	ww     writeWaiter
+	waited int64
+	// pending says s.out holds a complete response still to be sent
+	// (see relayResponse).
+	pending bool
 
 	// Per request.
 	host, path, query []byte
@@ -158,6 +184,7 @@ func (cn *clientConn) serve(first bool) {
 	parked := s.serve(first)
 	s.r.Release()
 	s.r.Reset(nil)
+	s.rc, s.rcFor, s.waited, s.pending = nil, nil, 0, false
 	s.cn, s.ctx, s.fe, s.cc, s.tls = nil, nil, nil, nil, nil
 	s.env.Headers = nil
 	p.sessions.Put(s)
@@ -168,7 +195,11 @@ func (cn *clientConn) serve(first bool) {
 
 // Wake serves cn again: its next request is arriving (park.Owner).
 func (cn *clientConn) Wake() {
-	cn.busy = mono()-cn.parkedAt < int64(parkAfter)
+	parked := mono() - cn.parkedAt
+	if cn.lateWait && parked < int64(time.Millisecond) {
+		cn.pipelines = true // a request came before the wait began, unseen
+	}
+	cn.busy, cn.lateWait = parked < int64(parkAfter), false
 	if cn.detached && !cn.attach() {
 		cn.done.Closed()
 		return
@@ -275,6 +306,10 @@ func (s *session) serve(first bool) (parked bool) {
 		s.handle()
 		s.logRequest()
 		if s.closeAfter {
+			if s.pending {
+				s.pending = false
+				s.cc.Write(s.out)
+			}
 			return false
 		}
 		first = false
@@ -299,6 +334,17 @@ var errDraining = errors.New("shutting down")
 // goroutine and no buffer.
 func (s *session) awaitRequest() (parked bool, err error) {
 	p, cn := s.p, s.cn
+	if s.pending {
+		s.pending = false
+		if s.canRespondAndWait() {
+			err = s.respondAndWait()
+		} else {
+			_, err = s.cc.Write(s.out)
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 	if cn.pk.Owner == nil {
 		if !p.enterIdle(s) {
 			return false, errDraining
@@ -310,23 +356,24 @@ func (s *session) awaitRequest() (parked bool, err error) {
 	if p.draining.Load() {
 		return false, errDraining
 	}
+	waited := s.waited
+	s.waited = 0
 	if s.r.Buffered() > 0 { // pipelined
+		cn.pipelines = true
 		return false, s.r.ReadRequest(&s.req)
 	}
 	keep := s.cc.read
 	now := mono()
 	if cn.busy {
 		wait := parkAfter
-		if keep > 0 && keep <= parkAfter {
+		switch {
+		case keep > 0 && keep <= parkAfter:
 			wait = keep
-		}
-		// A deadline armed for the previous wait that is still between
-		// half the wait and the wait away serves again: a busy
-		// connection then re-arms it only every few requests.
-		if left := s.cc.readUntil - now; wait == parkAfter && left >= int64(parkAfter/2) && left <= int64(parkAfter) {
-			s.cc.keep = true
-		} else {
 			s.cc.waitFor(now, wait)
+		case waited != 0:
+			now = waited // the wait began with the response
+		default:
+			s.armBusyWait(now)
 		}
 		err = s.r.ReadRequest(&s.req)
 		if wait == keep || !errors.Is(err, os.ErrDeadlineExceeded) || s.r.Buffered() > 0 {
@@ -335,7 +382,7 @@ func (s *session) awaitRequest() (parked bool, err error) {
 		if p.draining.Load() {
 			return false, errDraining
 		}
-		cn.busy = false
+		cn.busy, cn.lateWait = false, waited != 0
 	}
 	left := time.Duration(0) // no limit
 	if keep > 0 {
@@ -357,6 +404,63 @@ func (s *session) awaitRequest() (parked bool, err error) {
 		s.cc.waitFor(mono(), left)
 	}
 	return false, s.r.ReadRequest(&s.req)
+}
+
+// armBusyWait sets the deadline of a busy connection's wait for its next
+// request, parkAfter from now, or keeps the one armed for the previous
+// wait while it is between half and all of that away: a busy connection
+// then re-arms it only every few requests.
+func (s *session) armBusyWait(now int64) {
+	if left := s.cc.readUntil - now; left >= int64(parkAfter/2) && left <= int64(parkAfter) {
+		s.cc.keep = true
+	} else {
+		s.cc.waitFor(now, parkAfter)
+	}
+}
+
+// canRespondAndWait says whether the complete response in s.out may go
+// out with the wait for the next request begun at once (respondAndWait):
+// on a busy keep-alive connection that can be parked (its socket's
+// readiness is the connection's), whose client does not pipeline.
+func (s *session) canRespondAndWait() bool {
+	cn := s.cn
+	return !s.closeAfter && cn.busy && !cn.pipelines && cn.pk.Owner != nil && cn.raw != nil &&
+		s.r.Buffered() == 0 && (s.cc.read <= 0 || s.cc.read > parkAfter) && !s.p.draining.Load()
+}
+
+// respondAndWait writes the response in s.out and waits for the next
+// request in one step: the next read comes when the request is there,
+// instead of right after the response, when it would nearly always find
+// nothing yet and cost a system call per request for it. The wait starts
+// by forgetting readiness seen before, so it is only for clients that send
+// a request once they have the answer to the one before: a client that
+// pipelines shows it (a request read along with the one before, or one
+// found at once after a wait that ran out: see Wake) and is not waited for
+// this way again.
+func (s *session) respondAndWait() error {
+	cn := s.cn
+	if s.rcFor != cn.raw {
+		rc, err := cn.raw.SyscallConn()
+		if err != nil {
+			_, err := s.cc.Write(s.out)
+			return err
+		}
+		s.rc, s.rcFor = rc, cn.raw
+	}
+	now := mono()
+	s.armBusyWait(now)
+	sent, werr, err := s.ww.do(s.rc, s.out)
+	switch {
+	case werr == syscall.EAGAIN:
+		_, err = s.cc.Write(s.out[sent:]) // a full socket buffer: the rest as usual
+		return err
+	case werr != nil:
+		return werr
+	case sent < len(s.out):
+		return err // the wait failed before the write: closed
+	}
+	s.waited = now
+	return nil
 }
 
 // begin resets the per-request state.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
@@ -17,8 +18,10 @@ type upConn struct {
 	private bool      // carries one client's PROXY header: never pooled
 	tc      timedConn // c with the current exchange's timeouts; r reads through it
 	r       *h1.Reader
-	idle    int64 // when it went back to the pool (mono)
-	reuse   int   // requests it has carried before the current one
+	idle    int64           // when it went back to the pool (mono)
+	reuse   int             // requests it has carried before the current one
+	rc      syscall.RawConn // c's, for sendAndWait; nil for TLS
+	ww      writeWaiter
 }
 
 // idlePool holds a server's idle connections, most recently used first.
@@ -107,6 +110,11 @@ func (u *upstreams) dial(ctx context.Context, srv *backend.Server, o dialOpts) (
 		c = tc
 	}
 	uc := &upConn{c: c, private: o.proxyHeader != nil}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			uc.rc = rc
+		}
+	}
 	uc.tc.reset(c, 0, 0)
 	uc.r = h1.NewReader(&uc.tc, u.headSize)
 	return uc, nil
@@ -171,4 +179,85 @@ func (u *upstreams) closeAll() {
 		u.pools.Delete(k)
 		return true
 	})
+}
+
+// sendAndWait writes b, then waits until the server's answer can be read,
+// within the read deadline. Reading right after the write would nearly
+// always find nothing yet and cost a system call per request for it; here
+// the first read comes when there is something to read. Only the server
+// can make the connection readable once the request is out (a close it
+// sent before is followed by a reset of the write), so no readiness is
+// missed.
+func (uc *upConn) sendAndWait(b []byte) error {
+	if uc.rc == nil {
+		_, err := uc.tc.Write(b)
+		return err
+	}
+	uc.tc.armRead()
+	sent, werr, err := uc.ww.do(uc.rc, b)
+	switch {
+	case werr == syscall.EAGAIN:
+		_, err = uc.tc.Write(b[sent:]) // a full socket buffer: the rest as usual
+		return err
+	case werr != nil:
+		return werr
+	case sent < len(b):
+		return err // the wait failed before the write: closed
+	}
+	return nil // sent; a failed wait shows in the read that follows
+}
+
+// writeWaiter writes a buffer to a connection and then waits until the
+// connection is readable, in one RawConn.Read: no read is tried before
+// there is something to read. It is only for connections where nothing
+// can arrive before the write (the wait starts by forgetting readiness
+// seen before it). Not safe for concurrent use.
+type writeWaiter struct {
+	fn    func(fd uintptr) bool // step, made once: no allocation per use
+	out   []byte
+	sent  int
+	wrote bool
+	werr  error
+}
+
+// do writes b on rc at once (it does not wait to write), then waits for
+// readability unless the write failed or was partial. It returns how much
+// was written, the write's error (syscall.EAGAIN when the socket buffer
+// was full) and the wait's.
+func (w *writeWaiter) do(rc syscall.RawConn, b []byte) (sent int, werr, err error) {
+	if w.fn == nil {
+		w.fn = w.step
+	}
+	w.out, w.sent, w.wrote, w.werr = b, 0, false, nil
+	err = rc.Read(w.fn)
+	sent, werr = w.sent, w.werr
+	if werr == nil && sent < len(b) && err == nil {
+		werr = syscall.EAGAIN
+	}
+	w.out, w.werr = nil, nil
+	return sent, werr, err
+}
+
+// step is do's callback: true ends the wait.
+func (w *writeWaiter) step(fd uintptr) bool {
+	if w.wrote {
+		return true // readable
+	}
+	w.wrote = true
+	for w.sent < len(w.out) {
+		n, err := syscall.Write(int(fd), w.out[w.sent:])
+		if n > 0 {
+			w.sent += n
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			w.werr = err
+			return true
+		case n <= 0:
+			return true
+		}
+	}
+	return false
 }
