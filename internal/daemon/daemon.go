@@ -60,8 +60,14 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 		cancel()
 		return nil, err
 	}
-	var lc net.ListenConfig
+	// No TCP keep-alive probes on client connections, as in HAProxy and
+	// NGINX by default: timeout_client bounds idleness, and Go's default
+	// (probes after 15 s) costs four setsockopt calls per connection.
 	for _, fe := range snap.Frontends {
+		lc := net.ListenConfig{KeepAlive: -1}
+		if fe.Mode == config.ModeHTTP {
+			lc.Control = deferAccept(fe.TimeoutClient)
+		}
 		for _, addr := range fe.Binds {
 			ln, err := lc.Listen(ctx, "tcp", addr)
 			if err != nil {
