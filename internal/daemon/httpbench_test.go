@@ -111,3 +111,62 @@ backend:
 	}
 	wg.Wait()
 }
+
+// BenchmarkHTTPConnPerRequest sends each GET on a new connection, with
+// Connection: close, from 16 clients at a time: accept, one exchange over
+// a pooled server connection, close.
+func BenchmarkHTTPConnPerRequest(b *testing.B) {
+	backend := rawBackend(b)
+	d, _ := start(b, `
+global: {access_log: off}
+defaults: {mode: http, timeout_connect: 1s, timeout_client: 30s, timeout_server: 30s}
+frontend:
+  - name: web
+    bind: [{addr_port: "127.0.0.1:0"}]
+    use_backend: app
+backend:
+  - name: app
+    servers: [{addr_port: "`+backend+`"}]
+`)
+	addr := d.Addrs("web")[0].String()
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
+	const clients = 16
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	per := b.N/clients + 1
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			for range per {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				c.(*net.TCPConn).SetLinger(0) // no TIME_WAIT left behind by the thousands
+				if _, err := c.Write(req); err != nil {
+					b.Error(err)
+					c.Close()
+					return
+				}
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					n += m
+					if err != nil || n == len(buf) {
+						break
+					}
+				}
+				c.Close()
+				if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
+					b.Errorf("response %q", buf[:min(n, 64)])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
