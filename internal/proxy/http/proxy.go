@@ -215,17 +215,18 @@ type ConnTLS struct {
 
 // Owner is told of what happens to a client connection given to Serve.
 type Owner interface {
-	// Closed says the connection was closed.
+	// Closed says the proxy is done with the connection: the owner
+	// closes its socket (a TLS connection has sent close_notify).
 	Closed()
 	// Moved says the connection's socket is now served through c, after
 	// it was parked detached (package park): c is what to close.
 	Moved(c *net.TCPConn)
 }
 
-// Serve handles one client connection of fe until it closes, then closes
-// it and calls done.Closed. It may return before: a keep-alive connection that is
-// idle between requests is parked (package park) and served again, on a
-// new goroutine, when its next request arrives. raw is the TCP connection
+// Serve handles one client connection of fe until it ends, then calls
+// done.Closed, which closes it. It may return before: a keep-alive
+// connection that is idle between requests is parked (package park) and
+// served again, on a new goroutine, when its next request arrives. raw is the TCP connection
 // under c when nothing is buffered between the two (so that readability of
 // raw is readability of c), or nil: then c is never parked. A c other than
 // raw is dropped for raw when the connection is parked detached, if it

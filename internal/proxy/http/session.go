@@ -247,15 +247,18 @@ func (cn *clientConn) attach() bool {
 // is shutting down (park.Owner).
 func (cn *clientConn) Expire() { cn.close() }
 
-// close closes the connection and tells its owner.
+// close ends the connection: its owner closes the socket (Owner.Closed).
 func (cn *clientConn) close() {
 	switch {
 	case cn.detached:
 		cn.p.poller.Forget(&cn.pk)
 		syscall.Close(cn.pk.FD)
 		cn.pk.FD, cn.detached = -1, false
-	case cn.cc.Conn != nil:
-		cn.cc.Conn.Close()
+	case cn.tls != nil && cn.cc.Conn != nil:
+		// close_notify; the owner closes the socket.
+		if cw, ok := cn.cc.Conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
 	}
 	cn.done.Closed()
 }
