@@ -65,8 +65,9 @@ func (s *session) takePreface() ([]byte, bool) {
 // the servers, one per protocol, which take each dial's settings (connect
 // timeout, TLS, PROXY header) from the request's context.
 type h2 struct {
-	once  sync.Once
-	plain transports
+	once      sync.Once
+	plain     transports
+	exchanges sync.Pool // *h2exchange
 }
 
 // transports reach servers over HTTP/1.1 and HTTP/2, in clear or TLS.
@@ -339,12 +340,20 @@ func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	call.to = runtime.Effective(h.fe, call.be)
 	call.log.backend = call.be.Name
 	sw := &statusWriter{ResponseWriter: w}
-	h.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), h2callKey{}, call)))
+	abort := false
+	if call.be.Proto == "" {
+		abort = h.forward(sw, r, call)
+	} else {
+		h.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), h2callKey{}, call)))
+	}
 	if call.log.status == 0 {
 		call.log.status = sw.status
 	}
 	call.log.bytesOut = sw.n
 	h.logRequest(r, call)
+	if abort {
+		panic(nethttp.ErrAbortHandler) // resets the stream: the body was cut short
+	}
 }
 
 // rewrite prepares the request for the server (ReverseProxy has removed
