@@ -181,3 +181,33 @@ func TestH2CRetriesAnotherServer(t *testing.T) {
 		}
 	}
 }
+
+// TestH2CLargeAnswers: answers far larger than what the client connection
+// queues (64 KiB) arrive whole, on concurrent streams.
+func TestH2CLargeAnswers(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	a := startHTTP(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", a)))
+	cl := h2cClient()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			resp, err := cl.Get("http://" + frontAddr(t, d, "web") + "/")
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && string(b) != big {
+				err = fmt.Errorf("got %d bytes, want %d", len(b), len(big))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -220,7 +220,7 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 	if _, ok := c.(*prefixConn); !ok {
 		c = &prefixConn{Conn: c}
 	}
-	l := &oneConnListener{c: c, done: make(chan struct{})}
+	l := &oneConnListener{done: make(chan struct{})}
 	srv := &nethttp.Server{
 		Handler: h, Protocols: &protos, IdleTimeout: fe.TimeoutClient,
 		ReadHeaderTimeout: fe.TimeoutClient,
@@ -238,6 +238,11 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		return
 	}
 	defer p.trackH2(srv, false)
+	// Frames go out batched (batchConn); the writer stops once the
+	// connection is closed, by the server or here.
+	bc := newBatchConn(c, fe.TimeoutClient)
+	defer bc.Close()
+	l.c = bc
 	srv.Serve(l)
 }
 
