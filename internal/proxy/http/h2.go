@@ -265,15 +265,16 @@ type h2Handler struct {
 
 // h2call is one request's state, carried in its context.
 type h2call struct {
-	be    *runtime.Backend
-	to    runtime.Timeouts
-	res   rules.Result
-	id    string
-	log   logEntry
-	srv   *backend.Server
-	fail  int // status of an error fulcrum answers itself
-	fmsg  string
-	start time.Time
+	be   *runtime.Backend
+	to   runtime.Timeouts
+	res  rules.Result
+	id   string
+	log  logEntry
+	srv  *backend.Server
+	fail int // status of an error fulcrum answers itself
+	fmsg string
+	sw   statusWriter
+	idb  [32]byte // holds a request ID made here
 }
 
 type h2callKey struct{}
@@ -291,11 +292,13 @@ func (g headerGetter) Cookie(name string) string {
 
 func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	h.fe.Counters.Requests.Add(1)
-	call := &h2call{be: h.fe.Backend, start: time.Now()}
-	call.log.start = call.start
+	call := &h2call{be: h.fe.Backend}
+	if h.p.access != nil {
+		call.log.start = time.Now()
+	}
 	if name := h.fe.HTTP.RequestID; name != "" {
 		if call.id = r.Header.Get(name); call.id == "" || len(call.id) > 128 {
-			call.id = string(h.p.requestID(nil))
+			call.id = ustr(h.p.requestID(call.idb[:0])) // idb is never written again
 		}
 	}
 	if h.fe.Rules != nil {
@@ -344,7 +347,8 @@ func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	}
 	call.to = runtime.Effective(h.fe, call.be)
 	call.log.backend = call.be.Name
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &call.sw
+	sw.ResponseWriter = w
 	abort := false
 	if call.be.Proto == "" {
 		abort = h.forward(sw, r, call)

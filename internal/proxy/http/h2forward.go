@@ -34,6 +34,8 @@ type h2exchange struct {
 	// abort says the response was cut short after its head went out: the
 	// stream must be reset, not ended as if complete.
 	abort bool
+	tried backend.Attempt
+	breq  balance.Request
 }
 
 func (h *h2Handler) exchange() *h2exchange {
@@ -56,8 +58,9 @@ func (h *h2Handler) forward(w *statusWriter, r *nethttp.Request, call *h2call) (
 			h.p.h2.exchanges.Put(x)
 		}
 	}()
-	var a backend.Attempt
-	breq := balance.Request{Client: h.src, Hash: h.hashKey(r, be)}
+	a, breq := &x.tried, &x.breq
+	a.Reset()
+	*breq = balance.Request{Client: h.src, Hash: h.hashKey(r, be)}
 	queued := mono()
 	var st stickiness
 	if be.Persist != nil {
@@ -67,14 +70,14 @@ func (h *h2Handler) forward(w *statusWriter, r *nethttp.Request, call *h2call) (
 	for try := 0; ; try++ {
 		var srv *backend.Server
 		var err error
-		if try == 0 && st.server != nil && be.Pool.AcquireServer(st.server, &a) {
+		if try == 0 && st.server != nil && be.Pool.AcquireServer(st.server, a) {
 			srv = st.server
 		} else {
-			srv, err = be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+			srv, err = be.Pool.Acquire(ctx, breq, a, to.Queue)
 		}
 		if errors.Is(err, backend.ErrNoServer) && try > 0 {
 			a.Reset() // every server tried: round again
-			srv, err = be.Pool.Acquire(ctx, &breq, &a, to.Queue)
+			srv, err = be.Pool.Acquire(ctx, breq, a, to.Queue)
 		}
 		if err != nil {
 			switch {
