@@ -22,11 +22,14 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
-// HTTP/2 is served by golang.org/x/net/http2 and forwarded with
-// httputil.ReverseProxy over fulcrum's own RoundTripper, which picks the
-// server, retries and reports health exactly as the HTTP/1.1 path does.
-// Streams, flow control and trailers (gRPC) are x/net's; HTTP/2 requests go
-// to servers over HTTP/1.1 or, for backends with proto h2c, HTTP/2.
+// HTTP/2 is served by the standard library's HTTP/2 server, one
+// http.Server per client connection, whose writes batchConn gathers. A
+// stream for an HTTP/1.1 backend is forwarded by h2Handler.forward over the
+// HTTP/1.1 path's pooled server connections (h2forward.go); one for a
+// backend with proto h2c or h2 by httputil.ReverseProxy over h2Handler's
+// RoundTrip. Both pick the server, retry and report health as the HTTP/1.1
+// path does. Streams, flow control and trailers (gRPC) are the standard
+// library's.
 
 // h2Preface starts every HTTP/2 connection (RFC 9113, 3.4).
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
