@@ -205,6 +205,7 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 		srcAP: addrPortOf(c.RemoteAddr()), dstAP: addrPortOf(c.LocalAddr())}
 	defer h.private.closeIdle()
 	h.srcStr = h.src.String()
+	h.idKey = nethttp.CanonicalHeaderKey(fe.HTTP.RequestID)
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
 		Transport:      h,
@@ -262,6 +263,7 @@ type h2Handler struct {
 	privOnce     sync.Once
 	private      transports
 	srcStr       string
+	idKey        string // the request ID header's canonical name
 	port         int
 	rp           *httputil.ReverseProxy
 }
@@ -300,7 +302,10 @@ func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 		call.log.start = time.Now()
 	}
 	if name := h.fe.HTTP.RequestID; name != "" {
-		if call.id = r.Header.Get(name); call.id == "" || len(call.id) > 128 {
+		if v := r.Header[h.idKey]; len(v) > 0 {
+			call.id = v[0]
+		}
+		if call.id == "" || len(call.id) > 128 {
 			call.id = ustr(h.p.requestID(call.idb[:0])) // idb is never written again
 		}
 	}

@@ -368,11 +368,16 @@ func (h *h2Handler) relayResponse(w *statusWriter, x *h2exchange, call *h2call, 
 	return !resp.Close && !resp.BodyUntilClose()
 }
 
-// copyHeaders copies the response's end-to-end fields into hdr. The
-// values share one string, and the value slices one array: three
-// allocations, however many fields.
+// copyHeaders copies the response's end-to-end fields, and its length,
+// into hdr. The values share one string, and the value slices one array:
+// three allocations, however many fields.
 func (h *h2Handler) copyHeaders(hdr nethttp.Header, resp *h1.Response) {
-	size, n := 0, 0
+	var cl []byte
+	var num [20]byte
+	if resp.ContentLength >= 0 && !resp.Chunked {
+		cl = strconv.AppendInt(num[:0], resp.ContentLength, 10)
+	}
+	size, n := len(cl), 1
 	for _, f := range resp.Headers {
 		size += len(f.Value)
 		n++
@@ -382,6 +387,7 @@ func (h *h2Handler) copyHeaders(hdr nethttp.Header, resp *h1.Response) {
 	for _, f := range resp.Headers {
 		sb.Write(f.Value)
 	}
+	sb.Write(cl)
 	all := sb.String()
 	vals := make([]string, n)
 	i, off := 0, 0
@@ -400,8 +406,9 @@ func (h *h2Handler) copyHeaders(hdr nethttp.Header, resp *h1.Response) {
 		hdr[k] = vals[i : i+1 : i+1]
 		i++
 	}
-	if resp.ContentLength >= 0 && !resp.Chunked {
-		hdr["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	if cl != nil {
+		vals[i] = all[off:]
+		hdr["Content-Length"] = vals[i : i+1 : i+1]
 	}
 }
 
