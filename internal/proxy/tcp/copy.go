@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -127,21 +126,6 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			return total, err
 		}
 	}
-}
-
-// waitReadable blocks until c has data to read (or EOF), or its read
-// deadline passes, without reading anything. The poller is edge-triggered,
-// so this is only correct after a read found c empty: data that was
-// already there when the last read stopped would never wake it.
-func waitReadable(c syscall.RawConn) error {
-	waited := false
-	return c.Read(func(uintptr) bool {
-		if !waited {
-			waited = true
-			return false // "not done": wait for readability, then call again
-		}
-		return true
-	})
 }
 
 // copyAny is copyIdle for two TCP connections (splice), and a buffered copy

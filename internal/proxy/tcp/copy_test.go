@@ -156,3 +156,45 @@ func TestCopyAnyBuffered(t *testing.T) {
 		t.Errorf("idle after %v", took)
 	}
 }
+
+// TestWaitReadableDataWaiting: data that came before the wait began, its
+// readiness already reported by the poller, ends the wait at once rather
+// than at the deadline (the poller is edge-triggered and forgets it).
+func TestWaitReadableDataWaiting(t *testing.T) {
+	w, src := tcpPair(t)
+	rc, err := src.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("x"))
+	time.Sleep(50 * time.Millisecond) // the poller sees src readable
+	src.SetReadDeadline(time.Now().Add(2 * time.Second))
+	start := time.Now()
+	if err := waitReadable(rc); err != nil {
+		t.Fatalf("waitReadable = %v after %v with data waiting", err, time.Since(start))
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("waitReadable returned after %v with data waiting", took)
+	}
+	b := make([]byte, 2)
+	if n, err := src.Read(b); n != 1 || err != nil {
+		t.Errorf("read %d, %v after the wait; want the byte still there", n, err)
+	}
+}
+
+// TestCopyIdleResetWhileIdle: a reset that comes while the copy waits
+// without a pipe is an error, not the end of the stream.
+func TestCopyIdleResetWhileIdle(t *testing.T) {
+	w, src, dst, r := pipeline(t)
+	go io.Copy(io.Discard, r)
+	go func() {
+		w.Write([]byte("x"))
+		time.Sleep(3 * spliceHold) // the copy gives its pipe back and waits
+		w.SetLinger(0)
+		w.Close() // RST
+	}()
+	n, err := copyIdle(dst, src, 5*time.Second, 5*time.Second, func(int64) {})
+	if err == nil || n != 1 {
+		t.Errorf("copyIdle = %d, %v; want 1 byte and a reset error", n, err)
+	}
+}
