@@ -195,10 +195,22 @@ func closeWrite(c net.Conn) {
 	}
 }
 
+// unsentLimit is how many bytes not yet sent a socket that pipe writes to
+// may hold before writes wait (TCP_NOTSENT_LOWAT, Linux). Without a limit
+// a splice moves up to its whole 1 MiB pipe into the send queue, which then
+// goes out as the peer's acknowledgements come, from whichever CPU handles
+// them; with it, the proxy's own splices send, and less data sits queued.
+// One iperf3 stream through fulcrum pinned to one core, the client and
+// server to the other (bench/tcp.sh): 0.75 → 0.88 of direct with 16 KiB;
+// 4 to 64 KiB measured alike.
+const unsentLimit = 16 << 10
+
 // pipe copies both ways until both directions are done. A direction that
 // ends cleanly half-closes the other side; one that fails closes both, which
 // ends the other direction too.
 func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
+	limitUnsent(client)
+	limitUnsent(server)
 	var once sync.Once
 	abort := func() {
 		once.Do(func() {
