@@ -10,20 +10,7 @@ import (
 // BenchmarkH2C sends GET requests over one HTTP/2 (h2c) client connection,
 // 16 streams at a time, through an http frontend to a raw HTTP/1.1 backend.
 func BenchmarkH2C(b *testing.B) {
-	backend := rawBackend(b)
-	d, _ := start(b, `
-global: {access_log: off}
-defaults: {mode: http, timeout_connect: 1s, timeout_client: 30s, timeout_server: 30s}
-frontend:
-  - name: web
-    bind: [{addr_port: "127.0.0.1:0"}]
-    h2c: true
-    use_backend: app
-backend:
-  - name: app
-    servers: [{addr_port: "`+backend+`"}]
-`)
-	url := "http://" + d.Addrs("web")[0].String() + "/bench"
+	url := "http://" + benchProxy(b, "    h2c: true\n") + "/bench"
 	cl := h2cClient()
 	b.ReportAllocs()
 	b.ResetTimer()

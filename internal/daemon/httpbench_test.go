@@ -50,9 +50,10 @@ func rawBackend(b *testing.B) string {
 	return ln.Addr().String()
 }
 
-// BenchmarkHTTPKeepAlive sends GET requests over 16 kept-alive client
-// connections through an http frontend to a raw backend.
-func BenchmarkHTTPKeepAlive(b *testing.B) {
+// benchProxy starts an http frontend, with the extra frontend settings
+// given (YAML lines indented by four spaces), in front of a raw backend,
+// and returns its address.
+func benchProxy(b *testing.B, extra string) string {
 	backend := rawBackend(b)
 	d, _ := start(b, `
 global: {access_log: off}
@@ -60,12 +61,18 @@ defaults: {mode: http, timeout_connect: 1s, timeout_client: 30s, timeout_server:
 frontend:
   - name: web
     bind: [{addr_port: "127.0.0.1:0"}]
-    use_backend: app
+`+extra+`    use_backend: app
 backend:
   - name: app
     servers: [{addr_port: "`+backend+`"}]
 `)
-	addr := d.Addrs("web")[0].String()
+	return d.Addrs("web")[0].String()
+}
+
+// BenchmarkHTTPKeepAlive sends GET requests over 16 kept-alive client
+// connections through an http frontend to a raw backend.
+func BenchmarkHTTPKeepAlive(b *testing.B) {
+	addr := benchProxy(b, "")
 	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	const conns = 16
 	b.ReportAllocs()
@@ -116,19 +123,7 @@ backend:
 // Connection: close, from 16 clients at a time: accept, one exchange over
 // a pooled server connection, close.
 func BenchmarkHTTPConnPerRequest(b *testing.B) {
-	backend := rawBackend(b)
-	d, _ := start(b, `
-global: {access_log: off}
-defaults: {mode: http, timeout_connect: 1s, timeout_client: 30s, timeout_server: 30s}
-frontend:
-  - name: web
-    bind: [{addr_port: "127.0.0.1:0"}]
-    use_backend: app
-backend:
-  - name: app
-    servers: [{addr_port: "`+backend+`"}]
-`)
-	addr := d.Addrs("web")[0].String()
+	addr := benchProxy(b, "")
 	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
 	const clients = 16
 	b.ReportAllocs()
