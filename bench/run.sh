@@ -3,7 +3,7 @@
 # direct, nginx, HAProxy, Caddy and fulcrum (http mode when this build has
 # it, and tcp mode) in front of two nginx backends and an iperf3 server on
 # loopback. Every proxy runs one worker/thread pinned to CPU 0; the backends
-# and the load generators (wrk, h2load, iperf3) are pinned to CPU 1.
+# and the load generators (wrk, h2load, hsload, iperf3) are pinned to CPU 1.
 #
 #   bench/run.sh             3 rounds, 5 s keep-alive runs, 4 s other runs (~11 min)
 #   QUICK=1 bench/run.sh     1 round of 2 s runs, fewer idle connections (~2 min smoke run)
@@ -12,8 +12,10 @@
 #   idle                     idle keep-alive connections: proxy RSS per connection
 #   ka64 ka256 close32 1m    HTTP/1.1 with wrk: keep-alive at 64 and 256
 #                            connections, a new connection per request, 1 MiB bodies
-#   https h2 fullhs resumehs TLS 1.3 with h2load: HTTPS keep-alive, HTTP/2 (10
-#                            streams per connection), full and resumed handshakes
+#   https h2                 TLS 1.3 with h2load: HTTPS keep-alive, HTTP/2 (10
+#                            streams per connection)
+#   fullhs resumehs          TLS 1.3 with bench/cmd/hsload: full and resumed
+#                            handshakes, one request each
 #   tcp                      one iperf3 stream through each proxy in tcp mode
 #
 # Writes bench/results/NAME.{md,png,tsv} (NAME is the date, YYYY-MM-DD) and
@@ -191,6 +193,7 @@ bin=$work/bin
 mkdir -p "$bin"
 go build -o "$bin/report" ./bench/cmd/report
 go build -o "$bin/idleconns" ./bench/cmd/idleconns
+go build -o "$bin/hsload" ./bench/cmd/hsload
 # The working tree first; when a change under way keeps it from building,
 # the last commit.
 FULCRUM_VERSION="$(git describe --always --dirty 2>/dev/null || echo '?')"
@@ -572,13 +575,13 @@ machine=$work/machine.md
 	if [[ $QUICK == 1 ]]; then
 		echo "**QUICK smoke run**: $ROUNDS round(s), ${KA_SECS} s keep-alive runs and ${SECS} s other runs, $IDLE_CONNS idle connections; single figures, not medians of several rounds."
 	else
-		echo "$ROUNDS rounds; ${KA_SECS} s HTTP/1.1 keep-alive runs, ${SECS} s runs (or, for handshakes, a count calibrated to about ${SECS} s) for the other scenarios."
+		echo "$ROUNDS rounds; ${KA_SECS} s HTTP/1.1 keep-alive runs, ${SECS} s runs for the other scenarios."
 	fi
-	echo "Every proxy runs one worker/thread (nginx worker_processes 1 without a master, HAProxy nbthread 1, Caddy and fulcrum GOMAXPROCS=1), pinned with taskset to CPU 0; the two nginx backends, the iperf3 server and the load generator (wrk, h2load or iperf3, one thread) share CPU 1. direct is the load generator against backend A (or the iperf3 server) on CPU 1."
+	echo "Every proxy runs one worker/thread (nginx worker_processes 1 without a master, HAProxy nbthread 1, Caddy and fulcrum GOMAXPROCS=1), pinned with taskset to CPU 0; the two nginx backends, the iperf3 server and the load generator (wrk, h2load, hsload or iperf3, one thread) share CPU 1. direct is the load generator against backend A (or the iperf3 server) on CPU 1."
 } >"$machine"
 
-# estimate_round: seconds a round should take: the runs, the handshake runs'
-# ends (counted, not timed), starting the proxies and the memory scenario.
+# estimate_round: seconds a round should take: the runs, starting the
+# proxies and the memory scenario.
 estimate_round() {
 	local s n total=$((${#PROXIES[@]} + 6))
 	for s in "${SCENARIOS[@]}"; do
@@ -586,7 +589,6 @@ estimate_round() {
 		case $s in
 		idle) total=$((total + n * (1 + IDLE_CONNS / 1500))) ;;
 		ka64 | ka256) total=$((total + n * KA_SECS)) ;;
-		fullhs | resumehs) total=$((total + n * (SECS + 1))) ;;
 		*) total=$((total + n * SECS)) ;;
 		esac
 	done
@@ -599,7 +601,6 @@ log "scenarios: ${SCENARIOS[*]}; proxies: ${PROXIES[*]}; $ROUNDS round(s) of abo
 tsv=$work/results.tsv
 printf 'round\tscenario\ttarget\trps\tp50_us\tp99_us\tmibps\trequests\terrors\tcpu_ticks\tconns\tfailed\trss_before_kb\trss_after_kb\tfds_before\tfds_after\n' >"$tsv"
 CLK=$(getconf CLK_TCK)
-declare -A HS_N=() # requests per handshake run, from calibrate
 
 # measure ROUND SCENARIO TARGET TOOL COMMAND...: runs the load generator
 # COMMAND (pinned to CPU 1, bounded), reads the proxy's CPU around it and
@@ -636,7 +637,7 @@ measure() {
 # run ROUND SCENARIO TARGET: one measured run.
 run() {
 	local r=$1 sc=$2 t=$3 url=http://127.0.0.1:${PORT[$3]}
-	local tls=https://127.0.0.1:${TLSPORT[$t]:-0}/ full=https://127.0.0.1:${FULLPORT[$t]:-0}/
+	local tls=https://127.0.0.1:${TLSPORT[$t]:-0}/ full=127.0.0.1:${FULLPORT[$t]:-0}
 	case $sc in
 	ka64) measure "$r" "$sc" "$t" wrk wrk -t1 -c64 -d"${KA_SECS}s" --latency "$url/" ;;
 	ka256) measure "$r" "$sc" "$t" wrk wrk -t1 -c256 -d"${KA_SECS}s" --latency "$url/" ;;
@@ -644,32 +645,10 @@ run() {
 	1m) measure "$r" "$sc" "$t" wrk wrk -t1 -c16 -d"${SECS}s" --latency "$url/1m.bin" ;;
 	https) measure "$r" "$sc" "$t" h2load h2load -t1 --h1 -c64 -D "$SECS" "$tls" ;;
 	h2) measure "$r" "$sc" "$t" h2load h2load -t1 -c64 -m10 -D "$SECS" "$tls" ;;
-	# h2load does not end a timed (-D) run whose server closes connections,
-	# so handshake runs are counted.
-	fullhs) measure "$r" "$sc" "$t" h2load h2load -t1 --h1 -c64 -n "${HS_N[fullhs]}" -H Connection:close "$full" ;;
-	resumehs) measure "$r" "$sc" "$t" h2load h2load -t1 --h1 -c64 -n "${HS_N[resumehs]}" -H Connection:close "$tls" ;;
+	fullhs) measure "$r" "$sc" "$t" hsload "$bin/hsload" -c 64 -d "${SECS}s" -addr "$full" ;;
+	resumehs) measure "$r" "$sc" "$t" hsload "$bin/hsload" -c 64 -d "${SECS}s" -resume -addr "127.0.0.1:${TLSPORT[$t]:-0}" ;;
 	tcp) measure "$r" "$sc" "$t" iperf3 iperf3 -c 127.0.0.1 -p "${TCPPORT[$t]}" -t "$SECS" -J ;;
 	esac
-}
-
-# calibrate SCENARIO TARGET...: HS_N[SCENARIO], so that a handshake run on
-# the fastest of the TARGETs lasts about SECS seconds (a multiple of the 64
-# connections). The fastest, because a short run on a shared machine can
-# catch a stall.
-calibrate() {
-	local sc=$1 t port rate best=0
-	shift
-	for t in "$@"; do
-		port=${TLSPORT[$t]}
-		[[ $sc == fullhs ]] && port=${FULLPORT[$t]}
-		timeout 60 taskset -c 1 h2load -t1 --h1 -c64 -n 1024 -H Connection:close "https://127.0.0.1:$port/" >"$work/raw/calibrate-$sc-$t.txt" 2>&1 || true
-		rate=$(awk '/^finished in/ {gsub(",", "", $4); printf "%.0f", $4}' "$work/raw/calibrate-$sc-$t.txt")
-		((${rate:-0} <= best)) || best=$rate
-	done
-	((best > 0)) || best=1000
-	HS_N[$sc]=$((best * SECS / 64 * 64))
-	((HS_N[$sc] >= 512)) || HS_N[$sc]=512
-	log "calibrated: $sc runs make ${HS_N[$sc]} requests (the fastest proxy did $best handshakes/s)"
 }
 
 # run_idle ROUND TARGET: RSS of the proxy around N idle keep-alive connections.
@@ -749,16 +728,14 @@ for r in $(seq "$ROUNDS"); do
 				timeout 20 taskset -c 1 wrk -t1 -c64 -d1s "http://127.0.0.1:${PORT[$t]}/" >/dev/null 2>&1 || true
 			done
 			;;
-		https)
-			if ((r == 1)); then
+		https | fullhs | resumehs)
+			if ((r == 1)) && [[ -z ${RESUMES_CHECKED:-} ]]; then
+				RESUMES_CHECKED=1
 				for t in "${ts[@]}"; do
 					RESUMES[$t]="$(resumes "${TLSPORT[$t]}") / $(resumes "${FULLPORT[$t]}")"
 				done
 				log "openssl s_client resumes a session (resumption listener / full-handshake listener): $(for t in "${ts[@]}"; do printf '%s %s; ' "$t" "${RESUMES[$t]}"; done)"
 			fi
-			;;
-		fullhs | resumehs)
-			[[ -n ${HS_N[$s]:-} ]] || calibrate "$s" "${ts[@]}"
 			;;
 		esac
 		for t in "${ts[@]}"; do run "$r" "$s" "$t"; done
@@ -795,8 +772,8 @@ others=$(awk -v b=$((BUSY1 - BUSY0)) -v o=$((OWN1 - OWN0)) -v s=$((T1 - T0)) -v 
 			f=$work/raw/1-https-$t.txt
 			[[ ! -f $f ]] || printf '%s %s; ' "$t" "$(sed -n 's/^TLS Protocol: \(\S*\)$/\1/p; s/^Cipher: \(\S*\)$/\1/p; s/^Server Temp Key: \(.*\)$/\1/p' "$f" | paste -sd' ')"
 		done)
-		echo "TLS: TLS 1.3 only, ALPN h2 and http/1.1, one self-signed ECDSA P-256 certificate; nginx and HAProxy are given Go's TLS 1.3 suite order. Negotiated (h2load, HTTPS keep-alive, round 1): ${negotiated%; }."
-		echo "Full handshakes go to a listener of each proxy with resumption off (nginx \`ssl_session_tickets off\` and \`ssl_session_cache off\`; HAProxy \`no-tls-tickets\` and \`tune.ssl.cachesize 0\`; a second Caddy process with \`session_tickets\` disabled; fulcrum \`session_tickets: false\`), resumed ones to the listener with tickets on; h2load resumes its previous session when the server allows it. Checked with openssl s_client, session resumed on the listener with resumption / without: $(for t in $TLS_TARGETS; do [[ -z ${RESUMES[$t]:-} ]] || printf '%s %s; ' "$t" "${RESUMES[$t]}"; done)handshake runs make ${HS_N[fullhs]:-?} (full) and ${HS_N[resumehs]:-?} (resumed) requests."
+		echo "TLS: TLS 1.3 only, ALPN h2 and http/1.1, one self-signed ECDSA P-256 certificate; nginx and HAProxy are given Go's TLS 1.3 suite order.${negotiated:+ Negotiated (h2load, HTTPS keep-alive, round 1): ${negotiated%; }.}"
+		echo "Full handshakes go to a listener of each proxy with resumption off (nginx \`ssl_session_tickets off\` and \`ssl_session_cache off\`; HAProxy \`no-tls-tickets\` and \`tune.ssl.cachesize 0\`; a second Caddy process with \`session_tickets\` disabled; fulcrum \`session_tickets: false\`), resumed ones to the listener with tickets on. The handshakes are made by bench/cmd/hsload, 64 connections at a time, each with one request (Connection: close): h2load's OpenSSL 3.0 client spends about 0.85 ms of CPU per full handshake here, more than the proxies do, so it cannot keep one of them busy; Go's client spends about 0.4 ms. hsload offers X25519 only (as h2load does), verifies the server's handshake signature, and with -resume offers the ticket of the worker's previous connection, counting as an error a handshake that was not resumed. Checked with openssl s_client, session resumed on the listener with resumption / without: $(for t in $TLS_TARGETS; do [[ -z ${RESUMES[$t]:-} ]] || printf '%s %s; ' "$t" "${RESUMES[$t]}"; done)"
 	fi
 } >>"$machine"
 

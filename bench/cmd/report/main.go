@@ -1,11 +1,12 @@
 // Command report is the arithmetic of bench/run.sh.
 //
-//	report wrk|h2load|iperf3 FILE
+//	report wrk|h2load|hsload|iperf3 FILE
 //
 // parses the output of one load generator run (wrk --latency, h2load,
-// iperf3 -J) and prints "rps  p50_us  p99_us  MiB/s  requests  errors" as
-// one tab-separated line, "-" where the tool does not measure it: h2load
-// gives no percentiles; for iperf3 "requests" is the MiB received.
+// bench/cmd/hsload, iperf3 -J) and prints "rps  p50_us  p99_us  MiB/s
+// requests  errors" as one tab-separated line, "-" where the tool does not
+// measure it: h2load and hsload give no percentiles; for iperf3 "requests"
+// is the MiB received.
 //
 //	report table -in results.tsv [-machine FILE] [-md OUT.md] [-png OUT.png] ...
 //
@@ -29,7 +30,7 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
-	case "wrk", "h2load", "iperf3":
+	case "wrk", "h2load", "hsload", "iperf3":
 		if len(os.Args) != 3 {
 			usage()
 		}
@@ -46,7 +47,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: report wrk|h2load|iperf3 FILE | report table -in FILE [-machine FILE] [-md FILE] [-png FILE] [-na TARGET=REASON]...")
+	fmt.Fprintln(os.Stderr, "usage: report wrk|h2load|hsload|iperf3 FILE | report table -in FILE [-machine FILE] [-md FILE] [-png FILE] [-na TARGET=REASON]...")
 	os.Exit(2)
 }
 
@@ -79,6 +80,12 @@ func figures(tool string, r io.Reader) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("%.2f\t-\t-\t-\t%d\t%d", h.RPS, h.Succeeded, h.Errors), nil
+	case "hsload":
+		h, err := parseHsload(r)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.2f\t-\t-\t-\t%d\t%d", h.Rate, h.OK, h.Errors), nil
 	default:
 		i, err := parseIperf3(r)
 		if err != nil {
