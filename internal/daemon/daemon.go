@@ -65,11 +65,21 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	// (probes after 15 s) costs four setsockopt calls per connection.
 	for _, fe := range snap.Frontends {
 		lc := net.ListenConfig{KeepAlive: -1}
+		// Plain TCP, as HAProxy and NGINX listen by default. Go listens
+		// with MPTCP where the kernel has it, which costs every accepted
+		// connection the MPTCP handshake bookkeeping even when the client
+		// speaks plain TCP, and refuses TCP_QUICKACK.
+		lc.SetMultipathTCP(false)
 		if fe.Mode == config.ModeHTTP {
 			lc.Control = deferAccept(fe.TimeoutClient)
 		}
 		for _, addr := range fe.Binds {
 			ln, err := lc.Listen(ctx, "tcp", addr)
+			if err == nil && fe.Mode == config.ModeHTTP {
+				if err = delayFirstAck(ln); err != nil {
+					ln.Close()
+				}
+			}
 			if err != nil {
 				for _, l := range d.listeners {
 					l.ln.Close()

@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"net"
 	"syscall"
 	"time"
 )
@@ -11,3 +12,7 @@ import (
 func deferAccept(time.Duration) func(network, address string, c syscall.RawConn) error {
 	return nil
 }
+
+// delayFirstAck is a Linux option; elsewhere the first request is
+// acknowledged as the system decides.
+func delayFirstAck(net.Listener) error { return nil }
