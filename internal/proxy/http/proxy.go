@@ -97,6 +97,7 @@ func (p *Proxy) park(s *session, idle time.Duration) bool {
 		return false
 	}
 	s.r.Release()
+	cn.cc.lz = nil // the session's; a wake may come on another goroutine at once
 	cn.parkedAt = mono()
 	if !cn.detach() && cn.pk.FD < 0 {
 		cn.pk.FD = park.FD(cn.raw) // parked with its Go connection

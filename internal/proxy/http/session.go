@@ -40,25 +40,43 @@ type timedConn struct {
 	// keep leaves the read deadline as it is for the next read: the wait
 	// for the next request, whose deadline is set apart.
 	keep bool
+	// lz, when set, reads and writes Conn (a *net.TCPConn) so that a
+	// deadline never armed yet is armed only for a call that waits.
+	lz *lazyIO
 }
 
 func (t *timedConn) Read(p []byte) (int, error) {
 	if t.keep {
 		t.keep = false
-	} else {
-		t.armRead()
+		return t.Conn.Read(p)
 	}
+	if t.lz != nil && t.read > 0 && t.readUntil == 0 {
+		if c, ok := t.Conn.(*net.TCPConn); ok {
+			return t.lz.read(t, c, p)
+		}
+	}
+	t.armRead()
 	return t.Conn.Read(p)
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
+	if t.lz != nil && t.write > 0 && t.writeUntil == 0 {
+		if c, ok := t.Conn.(*net.TCPConn); ok {
+			return t.lz.write(t, c, p)
+		}
+	}
+	t.armWrite()
+	return t.Conn.Write(p)
+}
+
+// armWrite re-arms the write deadline when it is due.
+func (t *timedConn) armWrite() {
 	if t.write > 0 {
 		if now := mono(); t.writeUntil-now < int64(t.write-t.write/16) {
 			t.writeUntil = now + int64(t.write)
 			t.Conn.SetWriteDeadline(monoTime(t.writeUntil))
 		}
 	}
-	return t.Conn.Write(p)
 }
 
 // armRead re-arms the read deadline as a Read would, for a wait that is
@@ -146,11 +164,11 @@ type session struct {
 	out   []byte // outgoing heads
 	id    []byte // request ID
 
-	// For respondAndWait: the client connection's raw connection (for
-	// rcFor), and when the wait for the next request began with the
-	// response (mono; 0: it did not).
-	rc     syscall.RawConn
-	rcFor  *net.TCPConn
+	// lz is lent to the plain TCP client connection served (timedConn.lz);
+	// it keeps that connection's RawConn for respondAndWait too. waited is
+	// when the wait for the next request began with the response (mono;
+	// 0: it did not).
+	lz     lazyIO
 	ww     writeWaiter
 	waited int64
 	// pending says s.out holds a complete response still to be sent
@@ -181,10 +199,17 @@ func (cn *clientConn) serve(first bool) {
 	s.srcTxt = cn.src.AppendTo(s.srcTxt[:0])
 	s.r.Reset(&cn.cc)
 	s.env.Headers = s
-	parked := s.serve(first)
+	if cn.raw != nil && cn.cc.Conn == net.Conn(cn.raw) {
+		cn.cc.lz = &s.lz
+	}
+	parked := s.serve(first) // parked: cn is no longer this goroutine's
+	if !parked {
+		cn.cc.lz = nil
+	}
+	s.lz.forget()
 	s.r.Release()
 	s.r.Reset(nil)
-	s.rc, s.rcFor, s.waited, s.pending = nil, nil, 0, false
+	s.waited, s.pending = 0, false
 	s.cn, s.ctx, s.fe, s.cc, s.tls = nil, nil, nil, nil, nil
 	s.env.Headers = nil
 	p.sessions.Put(s)
@@ -441,18 +466,14 @@ func (s *session) canRespondAndWait() bool {
 // found at once after a wait that ran out: see Wake) and is not waited for
 // this way again.
 func (s *session) respondAndWait() error {
-	cn := s.cn
-	if s.rcFor != cn.raw {
-		rc, err := cn.raw.SyscallConn()
-		if err != nil {
-			_, err := s.cc.Write(s.out)
-			return err
-		}
-		s.rc, s.rcFor = rc, cn.raw
+	rc, err := s.lz.rawConn(s.cn.raw)
+	if err != nil {
+		_, err := s.cc.Write(s.out)
+		return err
 	}
 	now := mono()
 	s.armBusyWait(now)
-	sent, werr, err := s.ww.do(s.rc, s.out)
+	sent, werr, err := s.ww.do(rc, s.out)
 	switch {
 	case werr == syscall.EAGAIN:
 		_, err = s.cc.Write(s.out[sent:]) // a full socket buffer: the rest as usual

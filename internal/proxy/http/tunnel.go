@@ -17,6 +17,7 @@ func (s *session) tunnel(uc *upConn) {
 		})
 	}
 	up := &uc.tc
+	s.cc.lz = nil // read and written at once from here: lazyIO serves one call at a time
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
