@@ -12,8 +12,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/config"
@@ -34,8 +37,17 @@ type Daemon struct {
 
 	listeners []*listener
 	conns     tracker
-	loops     sync.WaitGroup // accept loops
-	handlers  sync.WaitGroup // open client connections
+	// rawAccepted counts the connections accepted as bare descriptors
+	// (rawAccepter).
+	rawAccepted atomic.Int64
+	loops       sync.WaitGroup // accept loops
+	handlers    sync.WaitGroup // open client connections
+	// Workers serve accepted connections; one that is done waits on jobs
+	// for the next, so that its grown stack serves again instead of a new
+	// goroutine growing its own. At most maxIdleWorkers wait.
+	jobs        chan connJob
+	workers     sync.WaitGroup
+	idleWorkers atomic.Int32
 
 	shutdown sync.Once
 	forced   int
@@ -54,7 +66,7 @@ type listener struct {
 // is left bound or running.
 func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel}
+	d := &Daemon{log: sh.Logger, shared: sh, tcp: &tcp.Proxy{Log: sh.Logger}, ctx: ctx, cancel: cancel, jobs: make(chan connJob)}
 	snap, err := runtime.Build(ctx, cfg, sh)
 	if err != nil {
 		cancel()
@@ -164,9 +176,21 @@ func (d *Daemon) Start() {
 // accept runs one listener's accept loop until the listener is closed.
 func (d *Daemon) accept(l *listener) {
 	defer d.loops.Done()
+	raw, rawErr := newRawAccepter(l.ln)
 	var backoff time.Duration
 	for {
-		c, err := l.ln.AcceptTCP()
+		var (
+			c   *net.TCPConn
+			fd  = -1
+			src netip.AddrPort
+			err error
+		)
+		if rawErr == nil && d.rawEligible(d.store.Load().Frontend(l.frontend)) {
+			fd, src, err = raw.accept()
+		}
+		if rawErr != nil || fd < 0 && (err == nil || errors.Is(err, errWouldBlock)) {
+			c, err = l.ln.AcceptTCP() // waits
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -178,32 +202,73 @@ func (d *Daemon) accept(l *listener) {
 			continue
 		}
 		backoff = 0
-		cs := &connState{d: d, c: c}
+		if fd >= 0 {
+			d.rawAccepted.Add(1)
+		}
+		cs := &connState{d: d, c: c, fd: fd, src: src, port: raw.portOr0()}
 		if !d.conns.add(cs) {
-			c.Close() // shutting down
+			cs.closeSocket() // shutting down
 			continue
 		}
 		d.handlers.Add(1)
-		go d.handle(cs, l.frontend)
+		d.dispatch(connJob{cs, l.frontend})
+	}
+}
+
+// connJob is an accepted connection and its frontend's name.
+type connJob struct {
+	cs   *connState
+	name string
+}
+
+// maxIdleWorkers bounds the workers waiting for a connection.
+const maxIdleWorkers = 64
+
+// dispatch hands j to a waiting worker, or to a new one.
+func (d *Daemon) dispatch(j connJob) {
+	select {
+	case d.jobs <- j:
+	default:
+		d.workers.Add(1)
+		go d.worker(j)
+	}
+}
+
+// worker serves j, then the connections dispatched to it while it waits,
+// until too many wait or the daemon stops.
+func (d *Daemon) worker(j connJob) {
+	defer d.workers.Done()
+	for {
+		d.handle(j.cs, j.name)
+		if d.idleWorkers.Add(1) > maxIdleWorkers {
+			d.idleWorkers.Add(-1)
+			return
+		}
+		select {
+		case j = <-d.jobs:
+			d.idleWorkers.Add(-1)
+		case <-d.ctx.Done():
+			d.idleWorkers.Add(-1)
+			return
+		}
 	}
 }
 
 // handle passes one connection through the gates to its mode's handler.
 func (d *Daemon) handle(cs *connState, name string) {
-	c := cs.c
 	snap := d.store.Load()
 	fe := snap.Frontend(name)
 	fe.Counters.Conns.Add(1)
 	fe.Counters.Active.Add(1)
 	cs.fe, cs.snap = fe, snap
 	if err := snap.Global.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
-		d.limited(fe, c, "global maxconn", err)
+		d.limited(fe, cs, "global maxconn", err)
 		cs.Closed()
 		return
 	}
 	cs.global = true
 	if err := fe.Limiter.Acquire(d.ctx, fe.TimeoutQueue); err != nil {
-		d.limited(fe, c, "frontend maxconn", err)
+		d.limited(fe, cs, "frontend maxconn", err)
 		cs.Closed()
 		return
 	}
@@ -216,8 +281,14 @@ func (d *Daemon) handle(cs *connState, name string) {
 // connection can outlive its first goroutine (idle ones are parked), so
 // these are given back by Closed rather than by handle's return.
 type connState struct {
-	d                *Daemon
-	c                *net.TCPConn
+	d *Daemon
+	c *net.TCPConn // nil while the connection is a bare descriptor
+	// fd is the descriptor of a connection accepted bare (rawAccepter),
+	// until it is handed to the http proxy or given a Go connection; -1
+	// otherwise. src is its client, port the listener's port.
+	fd               int
+	src              netip.AddrPort
+	port             int
 	fe               *runtime.Frontend
 	snap             *runtime.Snapshot
 	global, frontend bool
@@ -227,7 +298,7 @@ type connState struct {
 // Closed closes the connection and gives back what it held. It is called
 // once per connection.
 func (cs *connState) Closed() {
-	cs.c.Close()
+	cs.closeSocket()
 	if cs.frontend {
 		cs.fe.Limiter.Release()
 	}
@@ -239,12 +310,47 @@ func (cs *connState) Closed() {
 	cs.d.handlers.Done()
 }
 
-func (d *Daemon) limited(fe *runtime.Frontend, c net.Conn, which string, err error) {
+func (d *Daemon) limited(fe *runtime.Frontend, cs *connState, which string, err error) {
 	if d.ctx.Err() != nil {
 		return
 	}
 	fe.Counters.LimitTimeout.Add(1)
-	d.log.Warn("connection closed at limit", "frontend", fe.Name, "client", c.RemoteAddr().String(), "limit", which, "reason", err.Error())
+	d.log.Warn("connection closed at limit", "frontend", fe.Name, "client", cs.client(), "limit", which, "reason", err.Error())
+}
+
+// closeSocket closes the connection's socket: its Go connection, or its
+// descriptor while it is a bare one.
+func (cs *connState) closeSocket() {
+	if cs.c != nil {
+		cs.c.Close()
+	}
+	if cs.fd >= 0 {
+		syscall.Close(cs.fd)
+		cs.fd = -1
+	}
+}
+
+// client is the client's address, for logs.
+func (cs *connState) client() string {
+	if cs.c != nil {
+		return cs.c.RemoteAddr().String()
+	}
+	return cs.src.String()
+}
+
+// rawEligible says whether fe's connections may be accepted bare: plain
+// HTTP, no PROXY protocol header to read first, and an http proxy that can
+// serve them (it parks idle connections).
+func (d *Daemon) rawEligible(fe *runtime.Frontend) bool {
+	return fe != nil && fe.Mode == config.ModeHTTP && fe.TLS == nil && len(fe.AcceptProxy) == 0 && d.http.CanServeFD()
+}
+
+// portOr0 is the listener's port, 0 without a raw accepter.
+func (a *rawAccepter) portOr0() int {
+	if a == nil {
+		return 0
+	}
+	return a.port
 }
 
 // Shutdown stops accepting, lets established connections finish for up to
@@ -275,6 +381,7 @@ func (d *Daemon) shutdownOnce(grace time.Duration) int {
 		<-done
 	}
 	d.cancel()
+	d.workers.Wait()
 	d.http.Close()
 	d.closeAccess()
 	if snap := d.store.Load(); snap != nil {
@@ -338,7 +445,9 @@ func (t *tracker) closeAll() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for cs := t.head; cs != nil; cs = cs.next {
-		cs.c.Close()
+		if cs.c != nil {
+			cs.c.Close()
+		}
 	}
 	return t.n
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	httpproxy "github.com/fulcrum-lb/fulcrum/internal/proxy/http"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
 	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
@@ -20,13 +21,31 @@ import (
 // called once the connection is closed: by the http proxy, which may keep
 // an idle connection after serve returns, or else when serve returns.
 func (d *Daemon) serve(cs *connState, fe *runtime.Frontend) {
-	c := cs.c
 	handed := false
 	defer func() {
 		if !handed {
 			cs.Closed()
 		}
 	}()
+	if cs.c == nil {
+		fd := cs.fd
+		if d.rawEligible(fe) {
+			cs.fd = -1 // the proxy's now
+			handed = true
+			d.http.ServeFD(d.ctx, fd, cs.src, cs.port, fe, cs)
+			return
+		}
+		// A reload changed the frontend since the accept: a Go
+		// connection after all.
+		cs.fd = -1
+		c, err := park.Attach(fd)
+		if err != nil {
+			d.log.Warn("connection lost", "frontend", fe.Name, "client", cs.src.String(), "err", err)
+			return
+		}
+		cs.Moved(c)
+	}
+	c := cs.c
 	// conn is c as the handlers see it: with the addresses of a PROXY
 	// protocol header when one came from a trusted source. tcp mode keeps c
 	// itself (for splice) and takes the addresses from t.

@@ -328,7 +328,10 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 // proxyHeader is the PROXY protocol header telling a server about this
 // session's client.
 func (s *session) proxyHeader(version string) []byte {
-	src, dst := addrPortOf(s.cc.Conn.RemoteAddr()), addrPortOf(s.cc.Conn.LocalAddr())
+	var src, dst netip.AddrPort
+	if c := s.conn(); c != nil {
+		src, dst = addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr())
+	}
 	if version == "v1" {
 		return proxyproto.AppendV1(nil, src, dst)
 	}

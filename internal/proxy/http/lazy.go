@@ -17,6 +17,10 @@ import (
 // serves (timedConn.lz); it also keeps the raw connection of that
 // connection for respondAndWait.
 type lazyIO struct {
+	// cn is the connection lent to. While it is detached (accepted
+	// without a Go connection: Proxy.ServeFD), reads and writes go to its
+	// descriptor until one has to wait, which attaches it first.
+	cn    *clientConn
 	rc    syscall.RawConn
 	rcFor *net.TCPConn // the connection rc is of
 	t     *timedConn
@@ -40,8 +44,60 @@ func (l *lazyIO) rawConn(c *net.TCPConn) (syscall.RawConn, error) {
 	return l.rc, nil
 }
 
-// forget drops the connection's RawConn.
-func (l *lazyIO) forget() { l.rc, l.rcFor, l.t, l.p, l.err = nil, nil, nil, nil, nil }
+// forget drops the connection and its RawConn.
+func (l *lazyIO) forget() { l.cn, l.rc, l.rcFor, l.t, l.p, l.err = nil, nil, nil, nil, nil, nil }
+
+// readFD reads the detached connection's descriptor; when nothing is there
+// yet, it attaches the connection and reads as a Go connection, which
+// waits.
+func (l *lazyIO) readFD(t *timedConn, p []byte) (int, error) {
+	cn := l.cn
+	for {
+		n, err := syscall.Read(cn.pk.FD, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if !cn.attach() {
+				return 0, net.ErrClosed
+			}
+			return t.Read(p)
+		case err != nil:
+			return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// writeFD writes p to the detached connection's descriptor; when the
+// socket buffer is full, it attaches the connection and writes the rest as
+// a Go connection, which waits.
+func (l *lazyIO) writeFD(t *timedConn, p []byte) (int, error) {
+	cn := l.cn
+	sent := 0
+	for sent < len(p) {
+		n, err := syscall.Write(cn.pk.FD, p[sent:])
+		if n > 0 {
+			sent += n
+		}
+		switch {
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			if !cn.attach() {
+				return sent, net.ErrClosed
+			}
+			n, err := t.Write(p[sent:])
+			return sent + n, err
+		case err != nil:
+			return sent, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", err)}
+		case n <= 0:
+			return sent, io.ErrShortWrite
+		}
+	}
+	return sent, nil
+}
 
 // read reads into p from t's connection c, arming t's read deadline only
 // if it has to wait.

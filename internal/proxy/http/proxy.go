@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	nethttp "net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,9 @@ func (p *Proxy) Drain() {
 	p.idleMu.Lock()
 	defer p.idleMu.Unlock()
 	for s := range p.idle {
-		s.cc.Conn.SetReadDeadline(time.Unix(1, 0)) // wakes its wait for a request
+		if s.cc.Conn != nil {
+			s.cc.Conn.SetReadDeadline(time.Unix(1, 0)) // wakes its wait for a request
+		}
 	}
 	if p.poller != nil {
 		p.poller.ExpireAll() // closes the parked ones, and refuses new ones
@@ -249,6 +252,26 @@ func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *
 	if raw != nil && p.poller != nil {
 		cn.raw, cn.pk.Owner = raw, cn
 	}
+	cn.serve(true)
+}
+
+// CanServeFD says whether ServeFD may be given connections: only where
+// idle connections can be parked (Linux).
+func (p *Proxy) CanServeFD() bool { return p.poller != nil }
+
+// ServeFD is Serve for a plain HTTP connection accepted without a Go
+// connection: fd is its socket (non-blocking), src its client, port the
+// local port. It is served from fd as long as nothing has to wait, and
+// becomes a Go connection (done.Moved) when something does: a connection
+// that makes one request and is closed never registers with Go's network
+// poller. ServeFD owns fd from the call on: it is closed before
+// done.Closed.
+func (p *Proxy) ServeFD(ctx context.Context, fd int, src netip.AddrPort, port int, fe *runtime.Frontend, done Owner) {
+	cn := &clientConn{p: p, ctx: ctx, fe: fe, done: done}
+	cn.cc.reset(nil, fe.TimeoutClient, fe.TimeoutClient)
+	cn.src = src.Addr().Unmap()
+	cn.port = int32(port)
+	cn.pk.FD, cn.detached, cn.pk.Owner = fd, true, cn
 	cn.serve(true)
 }
 

@@ -41,11 +41,16 @@ type timedConn struct {
 	// for the next request, whose deadline is set apart.
 	keep bool
 	// lz, when set, reads and writes Conn (a *net.TCPConn) so that a
-	// deadline never armed yet is armed only for a call that waits.
+	// deadline never armed yet is armed only for a call that waits; or,
+	// while Conn is nil, the descriptor of a connection accepted without
+	// a Go connection (lazyIO.readFD).
 	lz *lazyIO
 }
 
 func (t *timedConn) Read(p []byte) (int, error) {
+	if t.Conn == nil && t.lz != nil {
+		return t.lz.readFD(t, p)
+	}
 	if t.keep {
 		t.keep = false
 		return t.Conn.Read(p)
@@ -60,6 +65,9 @@ func (t *timedConn) Read(p []byte) (int, error) {
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
+	if t.Conn == nil && t.lz != nil {
+		return t.lz.writeFD(t, p)
+	}
 	if t.lz != nil && t.write > 0 && t.writeUntil == 0 {
 		if c, ok := t.Conn.(*net.TCPConn); ok {
 			return t.lz.write(t, c, p)
@@ -199,7 +207,8 @@ func (cn *clientConn) serve(first bool) {
 	s.srcTxt = cn.src.AppendTo(s.srcTxt[:0])
 	s.r.Reset(&cn.cc)
 	s.env.Headers = s
-	if cn.raw != nil && cn.cc.Conn == net.Conn(cn.raw) {
+	if cn.raw != nil && cn.cc.Conn == net.Conn(cn.raw) || cn.detached && cn.cc.Conn == nil {
+		s.lz.cn = cn
 		cn.cc.lz = &s.lz
 	}
 	parked := s.serve(first) // parked: cn is no longer this goroutine's
@@ -216,6 +225,15 @@ func (cn *clientConn) serve(first bool) {
 	if !parked {
 		cn.close()
 	}
+}
+
+// conn returns the Go connection of the client, attaching it first if it
+// was accepted without one (Proxy.ServeFD); nil when that failed.
+func (s *session) conn() net.Conn {
+	if s.cc.Conn == nil && s.cn.detached {
+		s.cn.attach()
+	}
+	return s.cc.Conn
 }
 
 // Wake serves cn again: its next request is arriving (park.Owner).
@@ -236,6 +254,9 @@ func (cn *clientConn) Wake() {
 // Go connection (park.Detach), when nothing stands between the two that
 // still matters: not under a PROXY protocol header's addresses.
 func (cn *clientConn) detach() bool {
+	if cn.detached {
+		return true // accepted so (Proxy.ServeFD), never attached
+	}
 	if cn.cc.Conn != net.Conn(cn.raw) {
 		t, ok := cn.cc.Conn.(interface{ Transparent() bool })
 		if !ok || !t.Transparent() {
@@ -310,7 +331,11 @@ func (s *session) serve(first bool) (parked bool) {
 				// is no HTTP/1.1 request.
 				pre, ok := s.takePreface()
 				if ok {
-					s.p.serveH2(s.ctx, &prefixConn{Conn: s.cc.Conn, pre: pre}, s.fe, nil)
+					c := s.conn()
+					if c == nil {
+						return false
+					}
+					s.p.serveH2(s.ctx, &prefixConn{Conn: c, pre: pre}, s.fe, nil)
 					return false
 				}
 				s.begin()

@@ -9,10 +9,15 @@ import (
 // side ends. Bytes already buffered on either side go first. Inactivity on
 // either side for its timeout ends the tunnel.
 func (s *session) tunnel(uc *upConn) {
+	cc := s.conn()
+	if cc == nil {
+		uc.c.Close()
+		return
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			s.cc.Conn.Close()
+			cc.Close()
 			uc.c.Close()
 		})
 	}

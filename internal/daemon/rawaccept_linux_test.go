@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+)
+
+// queued dials addr and sends first, before the daemon accepts anything:
+// the connection waits in the listener's queue, and is accepted bare
+// (rawAccepter) when the accept loop starts.
+func queued(t *testing.T, addr, first string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, first); err != nil {
+		t.Fatal(err)
+	}
+	return c, bufio.NewReader(c)
+}
+
+func readOK(t *testing.T, what string, br *bufio.Reader) string {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d, %v", what, resp.StatusCode, err)
+	}
+	return string(body)
+}
+
+// TestHTTPBareAcceptedConnections: connections accepted as bare
+// descriptors are served like any other, through each way one turns into
+// a Go connection: one request and close; keep-alive, parked and woken; a
+// request that arrives in two parts (the read waits); a response larger
+// than the socket buffers (the write waits); and a WebSocket tunnel.
+func TestHTTPBareAcceptedConnections(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 1<<18) // 4 MiB
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			io.WriteString(w, big)
+		case "/ws":
+			c, brw, _ := w.(http.Hijacker).Hijack()
+			defer c.Close()
+			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			brw.Flush()
+			io.Copy(c, brw) // echo
+		default:
+			fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Forwarded-For"))
+		}
+	})
+	cfg, err := config.Parse("test.yaml", []byte(httpYAML("", serversYAML("app", "roundrobin", srv))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, runtime.NewShared(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(time.Second) })
+	addr := d.Addrs("web")[0].String()
+
+	closeC, closeR := queued(t, addr, "GET /once HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	kaC, kaR := queued(t, addr, "GET /ka1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	splitC, splitR := queued(t, addr, "GET /split HTTP/1.1\r\nHo")
+	_, bigR := queued(t, addr, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	wsC, wsR := queued(t, addr, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	d.Start()
+
+	if got := readOK(t, "one request", closeR); got != "/once 127.0.0.1" {
+		t.Errorf("one request: %q", got)
+	}
+	if b, err := closeR.ReadByte(); err == nil {
+		t.Errorf("read %q after Connection: close", b)
+	}
+	closeC.Close()
+
+	if got := readOK(t, "keep-alive 1", kaR); got != "/ka1 127.0.0.1" {
+		t.Errorf("keep-alive 1: %q", got)
+	}
+	time.Sleep(150 * time.Millisecond) // parked by now
+	io.WriteString(kaC, "GET /ka2 HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := readOK(t, "keep-alive 2", kaR); got != "/ka2 127.0.0.1" {
+		t.Errorf("keep-alive 2: %q", got)
+	}
+
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(splitC, "st: x\r\n\r\n")
+	if got := readOK(t, "split request", splitR); got != "/split 127.0.0.1" {
+		t.Errorf("split request: %q", got)
+	}
+
+	time.Sleep(100 * time.Millisecond) // the socket buffers fill up
+	if got := readOK(t, "big response", bigR); got != big {
+		t.Errorf("big response: %d bytes, want %d", len(got), len(big))
+	}
+
+	resp, err := http.ReadResponse(wsR, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	for _, msg := range []string{"hello", "through the tunnel"} {
+		io.WriteString(wsC, msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(wsR, got); err != nil || string(got) != msg {
+			t.Fatalf("echo %q: got %q, %v", msg, got, err)
+		}
+	}
+
+	if n := d.rawAccepted.Load(); n < 5 {
+		t.Errorf("%d connections accepted bare, want the 5 queued before the accept loop started", n)
+	}
+}
