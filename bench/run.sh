@@ -761,8 +761,10 @@ others=$(awk -v b=$((BUSY1 - BUSY0)) -v o=$((OWN1 - OWN0)) -v s=$((T1 - T0)) -v 
 	'BEGIN {x = (b - o) / clk / (s > 0 ? s : 1) / n * 100; printf "%.0f", (x < 0 ? 0 : x)}')
 {
 	echo "Load average when the run started: $LOAD_START; highest 1-minute load seen after a scenario: $LOAD_MAX; when it ended: $(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself keeps two or three tasks runnable)."
-	if ((others >= 10)) || awk -v l="${LOAD_START%% *}" 'BEGIN {exit !(l >= 1)}'; then
+	if ((others >= 10)); then
 		echo "**The machine was shared**: processes other than the benchmark's used about $others % of its $(nproc) cores while it ran: the figures are noisier than on a quiet machine, and the min–max ranges show how much."
+	elif awk -v l="${LOAD_START%% *}" 'BEGIN {exit !(l >= 1)}'; then
+		echo "Processes other than the benchmark's used about $others % of the $(nproc) cores while it ran; the load average at the start comes from work that ended before it. On a virtual machine, neighbours the guest cannot see can still slow it: the min–max ranges show how much the figures moved."
 	else
 		echo "Processes other than the benchmark's used about $others % of the $(nproc) cores while it ran."
 	fi
