@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +129,87 @@ func TestHTTPBareAcceptedConnections(t *testing.T) {
 	if n := d.rawAccepted.Load(); n < 5 {
 		t.Errorf("%d connections accepted bare, want the 5 queued before the accept loop started", n)
 	}
+}
+
+// newStopped builds a daemon on yaml without starting its accept loops.
+func newStopped(t *testing.T, yaml string) *Daemon {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, runtime.NewShared(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(time.Second) })
+	return d
+}
+
+// TestH2CBareAccepted: an HTTP/2 client with prior knowledge whose
+// connection was accepted bare is served over HTTP/2 (the preface makes it
+// a Go connection).
+func TestH2CBareAccepted(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	d := newStopped(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := d.Addrs("web")[0].String()
+	type result struct {
+		proto, body string
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := h2cClient().Get("http://" + addr + "/")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{resp.Proto, string(body), err}
+	}()
+	// The client's connection and preface wait in the queue.
+	deadline := time.Now().Add(5 * time.Second)
+	for queuedConns(t, addr) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the client's connection never reached the listen queue")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	d.Start()
+	r := <-done
+	if r.err != nil || r.proto != "HTTP/2.0" || r.body != "s\n" {
+		t.Fatalf("got %q %q, %v; want HTTP/2.0 and the server's answer", r.proto, r.body, r.err)
+	}
+	if n := d.rawAccepted.Load(); n < 1 {
+		t.Errorf("%d connections accepted bare, want the queued one", n)
+	}
+}
+
+// TestHTTPSendProxyBareAccepted: the PROXY protocol header fulcrum sends a
+// server carries the client's address for a connection accepted bare too.
+func TestHTTPSendProxyBareAccepted(t *testing.T) {
+	srv := proxyEcho(t)
+	d := newStopped(t, httpYAML("", "  - name: app\n    send_proxy: v1\n    servers:\n      - {name: s, addr_port: "+srv+"}\n"))
+	_, br := queued(t, d.Addrs("web")[0].String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	d.Start()
+	if got := readOK(t, "through send_proxy", br); got != "127.0.0.1" {
+		t.Errorf("the server saw %q, want 127.0.0.1", got)
+	}
+	if n := d.rawAccepted.Load(); n < 1 {
+		t.Errorf("%d connections accepted bare, want the queued one", n)
+	}
+}
+
+// queuedConns is the number of connections waiting in the accept queue of
+// the listener on addr (Recv-Q of a listening socket, from ss).
+func queuedConns(t *testing.T, addr string) int {
+	t.Helper()
+	out, err := exec.Command("ss", "-Hltn", "src", addr).Output()
+	if err != nil {
+		t.Fatal("ss (iproute2) shows the listen queue:", err)
+	}
+	var n int
+	fmt.Sscan(strings.Fields(string(out) + " LISTEN 0")[1], &n)
+	return n
 }
