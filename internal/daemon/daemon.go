@@ -177,6 +177,7 @@ func (d *Daemon) Start() {
 func (d *Daemon) accept(l *listener) {
 	defer d.loops.Done()
 	raw, rawErr := newRawAccepter(l.ln)
+	port := l.ln.Addr().(*net.TCPAddr).Port
 	var backoff time.Duration
 	for {
 		var (
@@ -186,9 +187,11 @@ func (d *Daemon) accept(l *listener) {
 			err error
 		)
 		if rawErr == nil && d.rawEligible(d.store.Load().Frontend(l.frontend)) {
-			fd, src, err = raw.accept()
+			if fd, src, err = raw.accept(); errors.Is(err, errWouldBlock) {
+				err = nil
+			}
 		}
-		if rawErr != nil || fd < 0 && (err == nil || errors.Is(err, errWouldBlock)) {
+		if fd < 0 && err == nil {
 			c, err = l.ln.AcceptTCP() // waits
 		}
 		if err != nil {
@@ -205,7 +208,7 @@ func (d *Daemon) accept(l *listener) {
 		if fd >= 0 {
 			d.rawAccepted.Add(1)
 		}
-		cs := &connState{d: d, c: c, fd: fd, src: src, port: raw.portOr0()}
+		cs := &connState{d: d, c: c, fd: fd, src: src, port: port}
 		if !d.conns.add(cs) {
 			cs.closeSocket() // shutting down
 			continue
@@ -343,14 +346,6 @@ func (cs *connState) client() string {
 // serve them (it parks idle connections).
 func (d *Daemon) rawEligible(fe *runtime.Frontend) bool {
 	return fe != nil && fe.Mode == config.ModeHTTP && fe.TLS == nil && len(fe.AcceptProxy) == 0 && d.http.CanServeFD()
-}
-
-// portOr0 is the listener's port, 0 without a raw accepter.
-func (a *rawAccepter) portOr0() int {
-	if a == nil {
-		return 0
-	}
-	return a.port
 }
 
 // Shutdown stops accepting, lets established connections finish for up to

@@ -224,3 +224,19 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return a
 }
+
+// dialSend dials addr and sends first; the connection is closed when the
+// test ends, and every wait on it is bounded by a 10 s deadline.
+func dialSend(t *testing.T, addr, first string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, first); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

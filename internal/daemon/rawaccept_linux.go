@@ -21,12 +21,11 @@ import (
 // the listener's own Accept and serves that one connection as a Go
 // connection. Under load the queue is seldom empty.
 type rawAccepter struct {
-	rc   syscall.RawConn
-	port int
-	fn   func(fd uintptr) // step, bound once
-	fd   int
-	sa   syscall.Sockaddr
-	err  error
+	rc  syscall.RawConn
+	fn  func(fd uintptr) // step, bound once
+	fd  int
+	sa  syscall.Sockaddr
+	err error
 }
 
 func newRawAccepter(ln *net.TCPListener) (*rawAccepter, error) {
@@ -34,7 +33,7 @@ func newRawAccepter(ln *net.TCPListener) (*rawAccepter, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &rawAccepter{rc: rc, port: ln.Addr().(*net.TCPAddr).Port}
+	a := &rawAccepter{rc: rc}
 	a.fn = a.step
 	return a, nil
 }

@@ -21,15 +21,7 @@ import (
 // (rawAccepter) when the accept loop starts.
 func queued(t *testing.T, addr, first string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, first); err != nil {
-		t.Fatal(err)
-	}
+	c := dialSend(t, addr, first)
 	return c, bufio.NewReader(c)
 }
 
@@ -68,15 +60,7 @@ func TestHTTPBareAcceptedConnections(t *testing.T) {
 			fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Forwarded-For"))
 		}
 	})
-	cfg, err := config.Parse("test.yaml", []byte(httpYAML("", serversYAML("app", "roundrobin", srv))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, runtime.NewShared(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Shutdown(time.Second) })
+	d := newStopped(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
 	addr := d.Addrs("web")[0].String()
 
 	closeC, closeR := queued(t, addr, "GET /once HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

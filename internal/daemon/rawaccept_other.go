@@ -10,7 +10,7 @@ import (
 
 // rawAccepter is Linux-only: elsewhere connections are accepted as Go
 // connections.
-type rawAccepter struct{ port int }
+type rawAccepter struct{}
 
 func newRawAccepter(*net.TCPListener) (*rawAccepter, error) {
 	return nil, errors.New("bare accept is Linux-only")

@@ -16,17 +16,7 @@ import (
 // partial head without waiting (no deadline armed yet); the deadline must
 // be armed for the wait that follows.
 func TestHTTPClientTimeoutOnPartialFirstRequest(t *testing.T) {
-	srv := startHTTP(t, "s", nil)
-	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)), "timeout_client: 5s", "timeout_client: 400ms", 1)
-	d, _ := start(t, yaml)
-	c, err := net.DialTimeout("tcp", frontAddr(t, d, "web"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHo"); err != nil {
-		t.Fatal(err)
-	}
+	c := dialSend(t, shortClientTimeout(t, nil), "GET / HTTP/1.1\r\nHo")
 	sent := time.Now()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -50,24 +40,15 @@ func TestHTTPClientTimeoutOnPartialFirstRequest(t *testing.T) {
 func TestHTTPClientTimeoutOnUnreadResponse(t *testing.T) {
 	const size = 64 << 20
 	chunk := make([]byte, 1<<20)
-	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+	h := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "67108864")
 		for range size / len(chunk) {
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}
 		}
-	})
-	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)), "timeout_client: 5s", "timeout_client: 400ms", 1)
-	d, _ := start(t, yaml)
-	c, err := net.DialTimeout("tcp", frontAddr(t, d, "web"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
 	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	c := dialSend(t, shortClientTimeout(t, h), "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 	time.Sleep(2 * time.Second) // not reading: fulcrum's writes wait, then time out
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, c)
@@ -77,4 +58,14 @@ func TestHTTPClientTimeoutOnUnreadResponse(t *testing.T) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("connection still open after %d bytes: %v", n, err)
 	}
+}
+
+// shortClientTimeout starts a server answering with h and a daemon in front
+// of it whose timeout_client is 400ms, and returns the daemon's address.
+func shortClientTimeout(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := startHTTP(t, "s", h)
+	yaml := strings.Replace(httpYAML("", serversYAML("app", "roundrobin", srv)), "timeout_client: 5s", "timeout_client: 400ms", 1)
+	d, _ := start(t, yaml)
+	return frontAddr(t, d, "web")
 }

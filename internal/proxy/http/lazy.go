@@ -51,17 +51,86 @@ func (l *lazyIO) forget() { l.cn, l.rc, l.rcFor, l.t, l.p, l.err = nil, nil, nil
 // yet, it attaches the connection and reads as a Go connection, which
 // waits.
 func (l *lazyIO) readFD(t *timedConn, p []byte) (int, error) {
-	cn := l.cn
+	n, err := sysRead(l.cn.pk.FD, p)
+	if err == syscall.EAGAIN {
+		if !l.cn.attach() {
+			return 0, net.ErrClosed
+		}
+		return t.Read(p)
+	}
+	return n, err
+}
+
+// writeFD writes p to the detached connection's descriptor; when the
+// socket buffer is full, it attaches the connection and writes the rest as
+// a Go connection, which waits.
+func (l *lazyIO) writeFD(t *timedConn, p []byte) (int, error) {
+	sent, err := sysWrite(l.cn.pk.FD, p)
+	if err == syscall.EAGAIN {
+		if !l.cn.attach() {
+			return sent, net.ErrClosed
+		}
+		n, err := t.Write(p[sent:])
+		return sent + n, err
+	}
+	return sent, err
+}
+
+// do reads into p from t's connection c (or writes p to it), arming t's
+// read (write) deadline only if it has to wait.
+func (l *lazyIO) do(t *timedConn, c *net.TCPConn, p []byte, write bool) (int, error) {
+	rc, err := l.rawConn(c)
+	if err != nil {
+		return 0, err
+	}
+	if l.readFn == nil {
+		l.readFn, l.writeFn = l.readStep, l.writeStep
+	}
+	l.t, l.p, l.n, l.err = t, p, 0, nil
+	if write {
+		err = rc.Write(l.writeFn)
+	} else {
+		err = rc.Read(l.readFn)
+	}
+	n := l.n
+	if l.err != nil {
+		err = l.err
+	}
+	l.t, l.p, l.err = nil, nil, nil
+	return n, err
+}
+
+func (l *lazyIO) readStep(fd uintptr) bool {
+	n, err := sysRead(int(fd), l.p)
+	if err == syscall.EAGAIN {
+		l.t.armRead()
+		return false
+	}
+	l.n, l.err = n, err
+	return true
+}
+
+func (l *lazyIO) writeStep(fd uintptr) bool {
+	n, err := sysWrite(int(fd), l.p[l.n:])
+	l.n += n
+	if err == syscall.EAGAIN {
+		l.t.armWrite()
+		return false
+	}
+	l.err = err
+	return true
+}
+
+// sysRead reads the non-blocking socket fd once, retrying when
+// interrupted: syscall.EAGAIN when nothing is there yet, io.EOF at its end.
+func sysRead(fd int, p []byte) (int, error) {
 	for {
-		n, err := syscall.Read(cn.pk.FD, p)
+		n, err := syscall.Read(fd, p)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if !cn.attach() {
-				return 0, net.ErrClosed
-			}
-			return t.Read(p)
+			return 0, err
 		case err != nil:
 			return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
 		case n == 0 && len(p) > 0:
@@ -71,25 +140,20 @@ func (l *lazyIO) readFD(t *timedConn, p []byte) (int, error) {
 	}
 }
 
-// writeFD writes p to the detached connection's descriptor; when the
-// socket buffer is full, it attaches the connection and writes the rest as
-// a Go connection, which waits.
-func (l *lazyIO) writeFD(t *timedConn, p []byte) (int, error) {
-	cn := l.cn
+// sysWrite writes p to the non-blocking socket fd until all of it is
+// written, the socket buffer is full (syscall.EAGAIN) or an error; it
+// returns how much was written.
+func sysWrite(fd int, p []byte) (int, error) {
 	sent := 0
 	for sent < len(p) {
-		n, err := syscall.Write(cn.pk.FD, p[sent:])
+		n, err := syscall.Write(fd, p[sent:])
 		if n > 0 {
 			sent += n
 		}
 		switch {
 		case err == syscall.EINTR:
 		case err == syscall.EAGAIN:
-			if !cn.attach() {
-				return sent, net.ErrClosed
-			}
-			n, err := t.Write(p[sent:])
-			return sent + n, err
+			return sent, err
 		case err != nil:
 			return sent, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", err)}
 		case n <= 0:
@@ -97,86 +161,4 @@ func (l *lazyIO) writeFD(t *timedConn, p []byte) (int, error) {
 		}
 	}
 	return sent, nil
-}
-
-// read reads into p from t's connection c, arming t's read deadline only
-// if it has to wait.
-func (l *lazyIO) read(t *timedConn, c *net.TCPConn, p []byte) (int, error) {
-	rc, err := l.rawConn(c)
-	if err != nil {
-		return 0, err
-	}
-	if l.readFn == nil {
-		l.readFn, l.writeFn = l.readStep, l.writeStep
-	}
-	l.t, l.p, l.n, l.err = t, p, 0, nil
-	if err := rc.Read(l.readFn); err != nil {
-		l.t, l.p = nil, nil
-		return 0, err
-	}
-	n, err := l.n, l.err
-	l.t, l.p, l.err = nil, nil, nil
-	return n, err
-}
-
-func (l *lazyIO) readStep(fd uintptr) bool {
-	for {
-		n, err := syscall.Read(int(fd), l.p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			l.t.armRead()
-			return false
-		case err != nil:
-			l.err = &net.OpError{Op: "read", Net: "tcp", Source: l.rcFor.LocalAddr(), Addr: l.rcFor.RemoteAddr(), Err: os.NewSyscallError("read", err)}
-		case n == 0 && len(l.p) > 0:
-			l.err = io.EOF
-		default:
-			l.n = n
-		}
-		return true
-	}
-}
-
-// write writes p to t's connection c, arming t's write deadline only if it
-// has to wait.
-func (l *lazyIO) write(t *timedConn, c *net.TCPConn, p []byte) (int, error) {
-	rc, err := l.rawConn(c)
-	if err != nil {
-		return 0, err
-	}
-	if l.readFn == nil {
-		l.readFn, l.writeFn = l.readStep, l.writeStep
-	}
-	l.t, l.p, l.n, l.err = t, p, 0, nil
-	werr := rc.Write(l.writeFn)
-	n, err := l.n, l.err
-	l.t, l.p, l.err = nil, nil, nil
-	if err == nil {
-		err = werr
-	}
-	return n, err
-}
-
-func (l *lazyIO) writeStep(fd uintptr) bool {
-	for l.n < len(l.p) {
-		n, err := syscall.Write(int(fd), l.p[l.n:])
-		if n > 0 {
-			l.n += n
-		}
-		switch {
-		case err == syscall.EINTR:
-		case err == syscall.EAGAIN:
-			l.t.armWrite()
-			return false
-		case err != nil:
-			l.err = &net.OpError{Op: "write", Net: "tcp", Source: l.rcFor.LocalAddr(), Addr: l.rcFor.RemoteAddr(), Err: os.NewSyscallError("write", err)}
-			return true
-		case n <= 0:
-			l.err = io.ErrShortWrite
-			return true
-		}
-	}
-	return true
 }

@@ -57,7 +57,7 @@ func (t *timedConn) Read(p []byte) (int, error) {
 	}
 	if t.lz != nil && t.read > 0 && t.readUntil == 0 {
 		if c, ok := t.Conn.(*net.TCPConn); ok {
-			return t.lz.read(t, c, p)
+			return t.lz.do(t, c, p, false)
 		}
 	}
 	t.armRead()
@@ -70,7 +70,7 @@ func (t *timedConn) Write(p []byte) (int, error) {
 	}
 	if t.lz != nil && t.write > 0 && t.writeUntil == 0 {
 		if c, ok := t.Conn.(*net.TCPConn); ok {
-			return t.lz.write(t, c, p)
+			return t.lz.do(t, c, p, true)
 		}
 	}
 	t.armWrite()

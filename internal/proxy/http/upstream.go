@@ -244,20 +244,11 @@ func (w *writeWaiter) step(fd uintptr) bool {
 		return true // readable
 	}
 	w.wrote = true
-	for w.sent < len(w.out) {
-		n, err := syscall.Write(int(fd), w.out[w.sent:])
-		if n > 0 {
-			w.sent += n
-		}
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err != nil:
-			w.werr = err
-			return true
-		case n <= 0:
-			return true
-		}
+	n, err := sysWrite(int(fd), w.out)
+	w.sent = n
+	if err != nil {
+		w.werr = err // syscall.EAGAIN when the socket buffer is full
+		return true
 	}
 	return false
 }
