@@ -291,6 +291,11 @@ write_configs() {
 			proxy_pass http://be;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
+			proxy_set_header Host $http_host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
+			proxy_set_header X-Forwarded-Host $http_host;
+			proxy_set_header X-Request-ID $request_id;
 			proxy_max_temp_file_size 0;
 		}'
 	{
@@ -361,6 +366,13 @@ frontend bench
 	bind 127.0.0.1:${PORT[haproxy]}
 	bind 127.0.0.1:${TLSPORT[haproxy]} ssl crt $work/combined.pem ssl-min-ver TLSv1.3 alpn h2,http/1.1
 	bind 127.0.0.1:${FULLPORT[haproxy]} ssl crt $work/combined.pem ssl-min-ver TLSv1.3 alpn h2,http/1.1 no-tls-tickets
+	# The request headers fulcrum adds by default, as in every proxy here.
+	option forwardfor
+	http-request set-header X-Forwarded-Proto https if { ssl_fc }
+	http-request set-header X-Forwarded-Proto http unless { ssl_fc }
+	http-request set-header X-Forwarded-Host %[req.hdr(host)]
+	unique-id-format %{+X}o%ci%cp%Ts%rt%pid
+	unique-id-header X-Request-ID
 	default_backend web
 backend web
 	balance roundrobin
@@ -397,6 +409,7 @@ http://127.0.0.1:${PORT[caddy]} {
 	bind 127.0.0.1
 	reverse_proxy 127.0.0.1:$BACK_A 127.0.0.1:$BACK_B {
 		lb_policy round_robin
+		header_up X-Request-ID {http.request.uuid}
 		$transport
 	}
 }
@@ -407,6 +420,7 @@ https://:${TLSPORT[caddy]} {
 	}
 	reverse_proxy 127.0.0.1:$BACK_A 127.0.0.1:$BACK_B {
 		lb_policy round_robin
+		header_up X-Request-ID {http.request.uuid}
 		$transport
 	}
 }
@@ -423,6 +437,7 @@ EOF
 			"routes": [{"handle": [{
 				"handler": "reverse_proxy",
 				"load_balancing": {"selection_policy": {"policy": "round_robin"}},
+				"headers": {"request": {"set": {"X-Request-ID": ["{http.request.uuid}"]}}},
 				"transport": {"protocol": "http", "keep_alive": {"max_idle_conns": 64, "max_idle_conns_per_host": 64}},
 				"upstreams": [{"dial": "127.0.0.1:$BACK_A"}, {"dial": "127.0.0.1:$BACK_B"}]
 			}]}]
