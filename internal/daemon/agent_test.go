@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/balance"
 )
 
 // agentServer answers every connection with its current reply line, as a
@@ -72,17 +73,24 @@ func TestAgentSteersTraffic(t *testing.T) {
 	d, _ := start(t, backendYAML("roundrobin", fmt.Sprintf("    agent: {port: %d, interval: 20ms}\n", agentA.port()),
 		"{name: a, addr_port: "+a.addr()+", weight: 10}", "{name: b, addr_port: "+b.addr()+", weight: 10}"))
 	addr := frontAddr(t, d, "front")
-	srvB := d.Snapshot().Backends["pool"].Pool.Servers()[1]
+	pool := d.Snapshot().Backends["pool"].Pool
+	srvB := pool.Servers()[1]
 
+	// A server's state changes just before the pool publishes the set that
+	// requests pick from, so each wait below is for that set too.
 	agentB.say("drain")
-	waitFor(t, "b draining", func() bool { return srvB.State.Admin() == backend.Drain })
+	waitFor(t, "b draining", func() bool { return srvB.State.Admin() == backend.Drain && picksOf(pool, srvB, 4) == 0 })
 	for range 6 {
 		if got := who(t, addr); got != "a" {
 			t.Fatalf("got %q while b drains", got)
 		}
 	}
 	agentB.say("ready 50%")
-	waitFor(t, "b ready at 50%", func() bool { return srvB.State.Admin() == backend.Ready && srvB.EffectiveWeight() == 5 })
+	// At weights 10 and 5, any 3 picks in a row hold one b; while b
+	// drained (its weight 0), none.
+	waitFor(t, "b ready at 50%", func() bool {
+		return srvB.State.Admin() == backend.Ready && srvB.EffectiveWeight() == 5 && picksOf(pool, srvB, 3) == 1
+	})
 	var got []string
 	for range 15 {
 		got = append(got, who(t, addr))
@@ -91,10 +99,23 @@ func TestAgentSteersTraffic(t *testing.T) {
 		t.Errorf("b served %d of 15 at weight 5 against 10, want 5: %v", n, got)
 	}
 	agentB.say("down#disk full")
-	waitFor(t, "b down", func() bool { return !srvB.State.Up() })
+	waitFor(t, "b down", func() bool { return !srvB.State.Up() && picksOf(pool, srvB, 4) == 0 })
 	for range 4 {
 		if got := who(t, addr); got != "a" {
 			t.Fatalf("got %q while b's agent says down", got)
 		}
 	}
+}
+
+// picksOf draws n picks from the set pool publishes and counts those of s.
+func picksOf(pool *backend.Pool, s *backend.Server, n int) int {
+	set := pool.Set()
+	any := balance.AcceptFunc(func(int) bool { return true })
+	got := 0
+	for range n {
+		if i := set.Picker.Pick(&balance.Request{}, any); i >= 0 && set.Servers[i] == s {
+			got++
+		}
+	}
+	return got
 }
