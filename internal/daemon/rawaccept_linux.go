@@ -12,8 +12,10 @@ import (
 // plain HTTP frontends (httpproxy.Proxy.ServeFD): a connection gets a Go
 // connection, and with it a registration with Go's network poller, a
 // finalizer and its addresses looked up, only when it has to wait. One
-// that makes one request and is closed costs accept4, setsockopt
-// (TCP_NODELAY, as Go sets it), read, write and close.
+// that makes one request and is closed costs accept4, read, write and
+// close: TCP_NODELAY, which Go sets on each connection it accepts, is set
+// once on the listening socket, and Linux copies it to the connections
+// accepted from it.
 //
 // A listener's RawConn cannot wait (Go's raw listener refuses Read), so
 // accept only takes a connection that is already waiting in the queue,
@@ -21,11 +23,14 @@ import (
 // the listener's own Accept and serves that one connection as a Go
 // connection. Under load the queue is seldom empty.
 type rawAccepter struct {
-	rc  syscall.RawConn
-	fn  func(fd uintptr) // step, bound once
-	fd  int
-	sa  syscall.Sockaddr
-	err error
+	rc syscall.RawConn
+	fn func(fd uintptr) // step, bound once
+	// inherit says the listening socket has TCP_NODELAY, so accepted
+	// sockets have it from the start; else accept sets it on each.
+	inherit bool
+	fd      int
+	sa      syscall.Sockaddr
+	err     error
 }
 
 func newRawAccepter(ln *net.TCPListener) (*rawAccepter, error) {
@@ -35,6 +40,9 @@ func newRawAccepter(ln *net.TCPListener) (*rawAccepter, error) {
 	}
 	a := &rawAccepter{rc: rc}
 	a.fn = a.step
+	rc.Control(func(fd uintptr) {
+		a.inherit = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1) == nil
+	})
 	return a, nil
 }
 
@@ -53,9 +61,11 @@ func (a *rawAccepter) accept() (int, netip.AddrPort, error) {
 		return -1, netip.AddrPort{}, a.err
 	}
 	fd := a.fd
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		syscall.Close(fd)
-		return -1, netip.AddrPort{}, os.NewSyscallError("setsockopt", err)
+	if !a.inherit {
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+			syscall.Close(fd)
+			return -1, netip.AddrPort{}, os.NewSyscallError("setsockopt", err)
+		}
 	}
 	var src netip.AddrPort
 	switch sa := a.sa.(type) {

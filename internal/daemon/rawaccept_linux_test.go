@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,4 +197,41 @@ func queuedConns(t *testing.T, addr string) int {
 	var n int
 	fmt.Sscan(strings.Fields(string(out) + " LISTEN 0")[1], &n)
 	return n
+}
+
+// TestRawAcceptNoDelay: a connection accepted bare has TCP_NODELAY, as
+// one Go accepts does, without a setsockopt of its own: the listening
+// socket has it, and accepted sockets inherit it.
+func TestRawAcceptNoDelay(t *testing.T) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := newRawAccepter(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.inherit {
+		t.Fatal("TCP_NODELAY could not be set on the listening socket")
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var fd int
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if fd, _, err = a.accept(); err != errWouldBlock || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if v, err := syscall.GetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY); err != nil || v == 0 {
+		t.Errorf("TCP_NODELAY on the accepted socket = %d, %v; want it set", v, err)
+	}
 }
