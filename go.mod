@@ -7,4 +7,9 @@ require (
 	golang.org/x/image v0.47.0
 )
 
-require github.com/expr-lang/expr v1.17.8
+require (
+	github.com/expr-lang/expr v1.17.8
+	golang.org/x/net v0.62.0
+)
+
+require golang.org/x/text v0.43.0 // indirect

@@ -206,6 +206,10 @@ func (p *Proxy) serveH2(ctx context.Context, c net.Conn, fe *runtime.Frontend, t
 	defer h.private.closeIdle()
 	h.srcStr = h.src.String()
 	h.idKey = nethttp.CanonicalHeaderKey(fe.HTTP.RequestID)
+	if nativeH2(fe) {
+		p.serveH2Native(ctx, c, fe, h)
+		return
+	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
 		Transport:      h,

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	nethttp "net/http"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -53,7 +52,16 @@ type Proxy struct {
 	draining atomic.Bool
 	idleMu   sync.Mutex
 	idle     map[*session]struct{}
-	h2srv    map[*nethttp.Server]struct{}
+	h2srv    map[h2server]struct{}
+
+	h2jobs    chan *h2stream // streams for idle HTTP/2 workers (h2run)
+	dateCache atomic.Pointer[dateValue]
+}
+
+// h2server is an HTTP/2 connection's server, which Drain shuts down: the
+// standard library's, or an h2conn.
+type h2server interface {
+	Shutdown(ctx context.Context) error
 }
 
 // Drain makes every client connection close as soon as it has nothing in
@@ -146,7 +154,7 @@ func (p *Proxy) leaveIdle(s *session) {
 
 // trackH2 registers an HTTP/2 connection's server while it serves, so
 // Drain can shut it down; false when draining already.
-func (p *Proxy) trackH2(srv *nethttp.Server, on bool) bool {
+func (p *Proxy) trackH2(srv h2server, on bool) bool {
 	p.idleMu.Lock()
 	defer p.idleMu.Unlock()
 	if on && p.draining.Load() {
@@ -167,7 +175,7 @@ func New(log *slog.Logger, o Options) *Proxy {
 		o.HeadSize = 16 << 10
 	}
 	p := &Proxy{log: log, opts: o, access: o.AccessLog, stop: make(chan struct{}), idPrefix: rand.Uint64(),
-		idle: make(map[*session]struct{}), h2srv: make(map[*nethttp.Server]struct{})}
+		idle: make(map[*session]struct{}), h2srv: make(map[h2server]struct{}), h2jobs: make(chan *h2stream)}
 	p.up = upstreams{headSize: o.HeadSize}
 	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	pl, err := park.New()

@@ -1,0 +1,297 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// h2raw is a bare HTTP/2 client with prior knowledge: it writes and reads
+// frames itself, to check what client libraries hide (flow control, resets,
+// GOAWAY).
+type h2raw struct {
+	t    *testing.T
+	c    net.Conn
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	hbuf bytes.Buffer
+}
+
+// dialH2 opens a connection to addr, sends the preface and settings, and
+// acknowledges the server's settings.
+func dialH2(t *testing.T, addr string, settings ...http2.Setting) *h2raw {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	h := &h2raw{t: t, c: c, fr: http2.NewFramer(c, c)}
+	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	h.enc = hpack.NewEncoder(&h.hbuf)
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// headers sends a HEADERS frame with fields in order.
+func (h *h2raw) headers(id uint32, end bool, fields ...string) {
+	h.t.Helper()
+	h.hbuf.Reset()
+	for i := 0; i+1 < len(fields); i += 2 {
+		h.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.hbuf.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// get sends a GET for path on stream id.
+func (h *h2raw) get(id uint32, path string) {
+	h.headers(id, true, ":method", "GET", ":scheme", "http", ":authority", "x", ":path", path)
+}
+
+// next returns the next frame that is not about settings (settings are
+// acknowledged), a ping or a window update (this client sends no body).
+func (h *h2raw) next() http2.Frame {
+	h.t.Helper()
+	for {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			h.t.Fatalf("reading a frame: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				h.fr.WriteSettingsAck()
+			}
+			continue
+		case *http2.PingFrame, *http2.WindowUpdateFrame:
+			continue
+		}
+		return f
+	}
+}
+
+// want returns the next frame as a T, failing the test with what came
+// instead.
+func want[T http2.Frame](h *h2raw) T {
+	h.t.Helper()
+	f := h.next()
+	got, ok := f.(T)
+	if !ok {
+		h.t.Fatalf("got %T %+v, want %T", f, f, got)
+	}
+	return got
+}
+
+// status returns the :status of a response HEADERS frame.
+func status(f *http2.MetaHeadersFrame) string { return f.PseudoValue("status") }
+
+// TestH2FlowControlToClient: a client that opens a window of 1000 bytes per
+// stream never gets more than its windows allow, and gets the whole body as
+// it opens them again.
+func TestH2FlowControlToClient(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 300<<10/16)
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	h := dialH2(t, frontAddr(t, d, "web"), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})
+	h.get(1, "/")
+	streamWin, connWin := int64(1000), int64(65535)
+	var got bytes.Buffer
+	for {
+		switch f := h.next().(type) {
+		case *http2.MetaHeadersFrame:
+			if status(f) != "200" {
+				t.Fatalf("status %s", status(f))
+			}
+			if f.StreamEnded() {
+				t.Fatal("the response ended with its head")
+			}
+		case *http2.DataFrame:
+			n := int64(len(f.Data()))
+			if n > streamWin || n > connWin {
+				t.Fatalf("DATA of %d bytes with windows of %d (stream) and %d (connection)", n, streamWin, connWin)
+			}
+			streamWin -= n
+			connWin -= n
+			got.Write(f.Data())
+			if f.StreamEnded() {
+				if got.String() != big {
+					t.Fatalf("got %d bytes, want %d", got.Len(), len(big))
+				}
+				return
+			}
+			// Give the windows back a little at a time, once used up.
+			if streamWin == 0 {
+				h.fr.WriteWindowUpdate(1, 1000)
+				streamWin += 1000
+			}
+			if connWin < 16<<10 {
+				h.fr.WriteWindowUpdate(0, uint32(65535-connWin))
+				connWin = 65535
+			}
+		case *http2.RSTStreamFrame:
+			t.Fatalf("stream reset: %v", f.ErrCode)
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY: %v", f.ErrCode)
+		}
+	}
+}
+
+// TestH2UploadFlowControl: a body of several times the connection's window
+// reaches the server whole: fulcrum gives the windows back as the body is
+// forwarded.
+func TestH2UploadFlowControl(t *testing.T) {
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
+	})
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	body := bytes.Repeat([]byte("fulcrum upload "), 5<<20/15)
+	resp, err := h2cClient().Post("http://"+frontAddr(t, d, "web")+"/", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf("%d %x", len(body), sha256.Sum256(body)); string(got) != want || resp.ProtoMajor != 2 {
+		t.Fatalf("HTTP/%d: %q, want %q", resp.ProtoMajor, got, want)
+	}
+}
+
+// TestH2MalformedAndRefusedStreams: a request without :path, or with a
+// connection-specific field, is reset with PROTOCOL_ERROR; a stream past
+// the 250 that may be open at once is refused; the connection serves on.
+func TestH2MalformedAndRefusedStreams(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		io.WriteString(w, "ok")
+	})
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	t.Cleanup(free)
+	h := dialH2(t, frontAddr(t, d, "web"))
+	h.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "x")
+	h.headers(3, true, ":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", "connection", "keep-alive")
+	for _, id := range []uint32{1, 3} {
+		f, ok := h.next().(*http2.RSTStreamFrame)
+		if !ok || f.StreamID != id || f.ErrCode != http2.ErrCodeProtocol {
+			t.Fatalf("stream %d: got %v, want RST_STREAM PROTOCOL_ERROR", id, f)
+		}
+	}
+	// 250 streams wait for the server; the 251st is refused.
+	id := uint32(5)
+	for range 250 {
+		h.get(id, "/slow")
+		id += 2
+	}
+	h.get(id, "/slow")
+	if f, ok := h.next().(*http2.RSTStreamFrame); !ok || f.StreamID != id || f.ErrCode != http2.ErrCodeRefusedStream {
+		t.Fatalf("stream %d: got %v, want RST_STREAM REFUSED_STREAM", id, f)
+	}
+	free()
+	answered := 0
+	for answered < 250 {
+		switch f := h.next().(type) {
+		case *http2.MetaHeadersFrame:
+			if status(f) != "200" {
+				t.Fatalf("stream %d: status %s", f.StreamID, status(f))
+			}
+		case *http2.DataFrame:
+			if f.StreamEnded() {
+				answered++
+			}
+		default:
+			t.Fatalf("unexpected %v", f)
+		}
+	}
+}
+
+// TestH2IdleConnectionEnds: a connection without a stream for
+// timeout_client gets a GOAWAY and is closed.
+func TestH2IdleConnectionEnds(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	yaml := strings.Replace(h2cYAML("", serversYAML("app", "roundrobin", srv)), "timeout_client: 5s", "timeout_client: 300ms", 1)
+	d, _ := start(t, yaml)
+	h := dialH2(t, frontAddr(t, d, "web"))
+	h.get(1, "/")
+	for {
+		if f, ok := h.next().(*http2.DataFrame); ok && f.StreamEnded() {
+			break
+		}
+	}
+	began := time.Now()
+	f, ok := h.next().(*http2.GoAwayFrame)
+	if !ok || f.ErrCode != http2.ErrCodeNo || f.LastStreamID != 1 {
+		t.Fatalf("got %v, want GOAWAY NO_ERROR after stream 1", f)
+	}
+	if waited := time.Since(began); waited < 200*time.Millisecond {
+		t.Errorf("GOAWAY after %v idle, want about 300ms", waited)
+	}
+	if _, err := h.fr.ReadFrame(); !errors.Is(err, io.EOF) {
+		t.Errorf("after GOAWAY: %v, want the connection closed", err)
+	}
+}
+
+// TestH2ShutdownFinishesStreams: on shutdown an HTTP/2 client is told
+// GOAWAY, and the stream in flight still gets its whole answer.
+func TestH2ShutdownFinishesStreams(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "finished")
+	})
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	t.Cleanup(free) // first, also when the test fails: the server waits for its handler
+	h := dialH2(t, frontAddr(t, d, "web"))
+	h.get(1, "/")
+	waitFor(t, "the request at the server", func() bool { return srv.requests.Load() == 1 })
+	done := make(chan int, 1)
+	go func() { done <- d.Shutdown(5 * time.Second) }()
+	if f := want[*http2.GoAwayFrame](h); f.ErrCode != http2.ErrCodeNo || f.LastStreamID != 1 {
+		t.Fatalf("GOAWAY %v after stream %d, want NO_ERROR after 1", f.ErrCode, f.LastStreamID)
+	}
+	free()
+	var body []byte
+	for {
+		if f, ok := h.next().(*http2.DataFrame); ok {
+			body = append(body, f.Data()...)
+			if f.StreamEnded() {
+				break
+			}
+		}
+	}
+	if string(body) != "finished" {
+		t.Errorf("body %q", body)
+	}
+	if forced := <-done; forced != 0 {
+		t.Errorf("%d connections closed by force", forced)
+	}
+}
