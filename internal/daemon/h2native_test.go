@@ -295,3 +295,33 @@ func TestH2ShutdownFinishesStreams(t *testing.T) {
 		t.Errorf("%d connections closed by force", forced)
 	}
 }
+
+// TestH2ResetCutsServerWait: a client that resets its stream while the
+// server is still working ends the wait for the server at once: the
+// server connection is dropped, and the server sees its request canceled.
+func TestH2ResetCutsServerWait(t *testing.T) {
+	canceled := make(chan time.Time, 1)
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			canceled <- time.Now()
+		case <-time.After(10 * time.Second):
+		}
+	})
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	h := dialH2(t, frontAddr(t, d, "web"))
+	h.get(1, "/")
+	waitFor(t, "the request at the server", func() bool { return srv.requests.Load() == 1 })
+	reset := time.Now()
+	if err := h.fr.WriteRSTStream(1, http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-canceled:
+		if took := at.Sub(reset); took > time.Second {
+			t.Errorf("the server's request was canceled %v after the reset", took)
+		}
+	case <-time.After(4 * time.Second): // timeout_server is 5s
+		t.Fatal("the server's request was not canceled after the reset")
+	}
+}

@@ -75,6 +75,7 @@ type h2conn struct {
 	cancel context.CancelFunc
 	idle   time.Duration // timeout_client: how long it may stay without a stream
 	done   chan struct{} // closed when serve has returned
+	remote string        // the client's address, as Request.RemoteAddr
 
 	wmu   sync.Mutex // the Framer's writes, henc and hbuf
 	henc  *hpack.Encoder
@@ -100,12 +101,10 @@ type h2conn struct {
 
 // h2stream is one stream: its request, body and response state.
 type h2stream struct {
-	sc     *h2conn
-	id     uint32
-	req    *nethttp.Request
-	ctx    context.Context
-	cancel context.CancelFunc
-	body   h2body
+	sc   *h2conn
+	id   uint32
+	req  *nethttp.Request
+	body h2body
 
 	// Under sc.mu.
 	sendWin   int64
@@ -120,6 +119,16 @@ type h2stream struct {
 	reset     bool  // the stream was reset (by either side) or is done
 	discard   bool  // the handler closed the body: what comes is dropped
 	bodyReady sync.Cond
+	// The stream is its request's context (see Done); canceled says it
+	// is done, done is Done's channel once asked for, after the funcs
+	// registered by AfterFunc.
+	canceled bool
+	done     chan struct{}
+	after    []*h2after
+	// watched is a server connection to cut short when the stream is
+	// done (watch); cut says that happened.
+	watched net.Conn
+	cut     bool
 
 	// The handler's alone.
 	hdr         nethttp.Header
@@ -139,7 +148,7 @@ func (p *Proxy) serveH2Native(ctx context.Context, c net.Conn, fe *runtime.Front
 	cctx, cancel := context.WithCancel(ctx)
 	sc := &h2conn{p: p, h: h, c: c, ctx: cctx, cancel: cancel, idle: fe.TimeoutClient, done: make(chan struct{}),
 		streams: make(map[uint32]*h2stream), sendWin: 65535, initWin: 65535, recvWin: h2ConnWindow,
-		lower: make(map[string]string)}
+		lower: make(map[string]string), remote: h.srcAP.String()}
 	defer close(sc.done)
 	defer cancel()
 	sc.flow.L = &sc.mu
@@ -164,12 +173,15 @@ func (sc *h2conn) serve() {
 	defer func() {
 		sc.mu.Lock()
 		sc.closed = true
+		var fns []func()
 		for _, st := range sc.streams {
 			st.reset = true
 			st.bodyReady.Broadcast()
+			fns = st.cancelLocked(fns)
 		}
 		sc.flow.Broadcast()
 		sc.mu.Unlock()
+		runAfter(fns)
 		sc.cancel()
 		sc.bc.Close() // a handler's write no longer waits for the client
 		sc.running.Wait()
@@ -286,16 +298,16 @@ func (sc *h2conn) goAwayAndClose(code http2.ErrCode) {
 
 // resetStream resets stream id with code and forgets it.
 func (sc *h2conn) resetStream(id uint32, code http2.ErrCode) {
+	var fns []func()
 	sc.mu.Lock()
 	if st := sc.streams[id]; st != nil {
 		st.reset = true
 		st.bodyReady.Broadcast()
 		sc.flow.Broadcast()
-		if st.cancel != nil {
-			st.cancel()
-		}
+		fns = st.cancelLocked(nil)
 	}
 	sc.mu.Unlock()
+	runAfter(fns)
 	sc.write(func() error { return sc.fr.WriteRSTStream(id, code) })
 }
 
@@ -351,8 +363,6 @@ func (sc *h2conn) onHeaders(f *http2.MetaHeadersFrame) http2.ErrCode {
 		sc.write(func() error { return sc.fr.WriteRSTStream(id, http2.ErrCodeProtocol) })
 		return http2.ErrCodeNo
 	}
-	st.ctx, st.cancel = context.WithCancel(sc.ctx)
-	st.req = st.req.WithContext(st.ctx)
 	sc.mu.Lock()
 	st.sendWin, st.recvWin = sc.initWin, h2StreamWindow
 	st.ended = f.StreamEnded()
@@ -393,8 +403,15 @@ func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
 			return false
 		}
 	}
+	// NewRequestWithContext is the one way to give a request st as its
+	// context; its URL is replaced by u.
+	r, err := nethttp.NewRequestWithContext(st, method, "", nil)
+	if err != nil {
+		return false
+	}
 	fields := f.RegularFields()
-	hdr := make(nethttp.Header, len(fields))
+	hdr := r.Header
+	vals := make([]string, len(fields)) // every field's first value, one allocation
 	var cookies []string
 	for _, hf := range fields {
 		switch hf.Name {
@@ -415,7 +432,12 @@ func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
 			st.declared = n
 		}
 		k := nethttp.CanonicalHeaderKey(hf.Name)
-		hdr[k] = append(hdr[k], hf.Value)
+		if vs := hdr[k]; vs != nil {
+			hdr[k] = append(vs, hf.Value)
+		} else {
+			vals[0] = hf.Value
+			hdr[k], vals = vals[:1:1], vals[1:]
+		}
 	}
 	if len(cookies) > 0 {
 		hdr["Cookie"] = []string{strings.Join(cookies, "; ")}
@@ -423,8 +445,8 @@ func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
 	if authority == "" {
 		authority = hdr.Get("Host")
 	}
-	r := &nethttp.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: hdr,
-		Host: authority, RequestURI: path, RemoteAddr: st.sc.h.srcAP.String()}
+	r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header = u, "HTTP/2.0", 2, 0, hdr
+	r.Host, r.RequestURI, r.RemoteAddr = authority, path, st.sc.remote
 	switch {
 	case f.StreamEnded():
 		if st.declared > 0 {
@@ -611,12 +633,14 @@ func (sc *h2conn) onReset(f *http2.RSTStreamFrame) http2.ErrCode {
 	if f.StreamID > sc.lastID {
 		return http2.ErrCodeProtocol
 	}
+	var fns []func()
 	if st := sc.streams[f.StreamID]; st != nil {
 		st.reset = true
-		st.cancel()
+		fns = st.cancelLocked(nil)
 		st.bodyReady.Broadcast()
 		sc.flow.Broadcast()
 	}
+	runAfter(fns) // each on a goroutine of its own: nothing waits for sc.mu
 	return http2.ErrCodeNo
 }
 
@@ -925,6 +949,7 @@ func (st *h2stream) run() {
 	sc.mu.Lock()
 	ended, wasReset := st.ended, st.reset
 	st.reset = true
+	fns := st.cancelLocked(nil)
 	delete(sc.streams, st.id)
 	sc.active--
 	last := sc.active == 0
@@ -935,7 +960,7 @@ func (st *h2stream) run() {
 	st.buf, st.off = nil, 0
 	goAway := sc.goAway
 	sc.mu.Unlock()
-	st.cancel()
+	runAfter(fns)
 	if left > 0 {
 		sc.giveBack(nil, 0, left)
 	}
@@ -1007,4 +1032,127 @@ func (p *Proxy) date() string {
 type dateValue struct {
 	sec int64
 	s   string
+}
+
+// The stream is its request's context: it is done when the stream is
+// reset, answered or its connection ends. It costs nothing unless asked
+// for its channel, where context.WithCancel and context.AfterFunc would
+// cost several allocations per stream.
+
+func (st *h2stream) Deadline() (time.Time, bool) { return st.sc.ctx.Deadline() }
+func (st *h2stream) Value(key any) any           { return st.sc.ctx.Value(key) }
+
+func (st *h2stream) Done() <-chan struct{} {
+	sc := st.sc
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if st.done == nil {
+		st.done = make(chan struct{})
+		if st.canceled {
+			close(st.done)
+		}
+	}
+	return st.done
+}
+
+func (st *h2stream) Err() error {
+	sc := st.sc
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if st.canceled {
+		return context.Canceled
+	}
+	return nil
+}
+
+// h2after is one func registered with AfterFunc; stopped once it ran or
+// was stopped.
+type h2after struct {
+	st      *h2stream
+	f       func()
+	stopped bool
+}
+
+// AfterFunc runs f on a goroutine of its own once the stream is done,
+// unless stopped first (it is what context.AfterFunc calls).
+func (st *h2stream) AfterFunc(f func()) func() bool {
+	a := &h2after{st: st, f: f}
+	sc := st.sc
+	sc.mu.Lock()
+	if st.canceled {
+		a.stopped = true
+		sc.mu.Unlock()
+		go f()
+		return a.stop
+	}
+	st.after = append(st.after, a)
+	sc.mu.Unlock()
+	return a.stop
+}
+
+// stop keeps a from running: false if it ran (or was stopped) already.
+func (a *h2after) stop() bool {
+	sc := a.st.sc
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if a.stopped {
+		return false
+	}
+	a.stopped = true
+	return true
+}
+
+// cancelLocked marks the stream done (sc.mu held) and appends to fns the
+// funcs that are due to run (runAfter).
+func (st *h2stream) cancelLocked(fns []func()) []func() {
+	if st.canceled {
+		return fns
+	}
+	st.canceled = true
+	if st.done != nil {
+		close(st.done)
+	}
+	if st.watched != nil {
+		st.watched.SetDeadline(time.Unix(1, 0)) // wakes what waits on it; does not block
+		st.watched, st.cut = nil, true
+	}
+	for _, a := range st.after {
+		if !a.stopped {
+			a.stopped = true
+			fns = append(fns, a.f)
+		}
+	}
+	st.after = nil
+	return fns
+}
+
+// runAfter starts the funcs of a stream that is done.
+func runAfter(fns []func()) {
+	for _, f := range fns {
+		go f()
+	}
+}
+
+// watch has c's reads and writes fail at once when the stream is done,
+// until unwatch: the wait for a server ends when the client resets the
+// stream or goes away.
+func (st *h2stream) watch(c net.Conn) {
+	sc := st.sc
+	sc.mu.Lock()
+	if st.canceled {
+		c.SetDeadline(time.Unix(1, 0))
+		st.cut = true
+	} else {
+		st.watched, st.cut = c, false
+	}
+	sc.mu.Unlock()
+}
+
+// unwatch ends watch; false if c was cut short.
+func (st *h2stream) unwatch() bool {
+	sc := st.sc
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	st.watched = nil
+	return !st.cut
 }

@@ -148,9 +148,15 @@ func (h *h2Handler) attempt(w *statusWriter, r *nethttp.Request, x *h2exchange, 
 	call.log.connect = time.Duration(sent - began)
 	// A stream the client resets ends the wait for the server at once.
 	c := uc.c
-	stop := context.AfterFunc(r.Context(), func() { c.SetDeadline(time.Unix(1, 0)) })
+	var stop func() bool
+	st, native := r.Context().(*h2stream)
+	if native {
+		st.watch(c) // no allocation, where context.AfterFunc makes several
+	} else {
+		stop = context.AfterFunc(r.Context(), func() { c.SetDeadline(time.Unix(1, 0)) })
+	}
 	out, keep := h.exchangeWith(w, r, x, call, uc, srv, reused, last, setCookie, sent)
-	if !stop() {
+	if native && !st.unwatch() || !native && !stop() {
 		keep = false // its deadline was cut short
 	}
 	if keep {
