@@ -177,9 +177,12 @@ func TestH2UploadFlowControl(t *testing.T) {
 	}
 }
 
-// TestH2MalformedAndRefusedStreams: a request without :path, or with a
-// connection-specific field, is reset with PROTOCOL_ERROR; a stream past
-// the 250 that may be open at once is refused; the connection serves on.
+// TestH2MalformedAndRefusedStreams: malformed requests (a missing or
+// repeated pseudo field, one after a regular field, a connection-specific
+// field, an upper-case name, TE other than trailers) are reset with
+// PROTOCOL_ERROR, a head over the limit is answered 431, a head split over
+// CONTINUATION frames is served, a stream past the 250 that may be open at
+// once is refused; the connection serves on through all of it.
 func TestH2MalformedAndRefusedStreams(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
@@ -196,16 +199,57 @@ func TestH2MalformedAndRefusedStreams(t *testing.T) {
 	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
 	t.Cleanup(free)
 	h := dialH2(t, frontAddr(t, d, "web"))
-	h.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "x")
-	h.headers(3, true, ":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", "connection", "keep-alive")
-	for _, id := range []uint32{1, 3} {
-		f, ok := h.next().(*http2.RSTStreamFrame)
-		if !ok || f.StreamID != id || f.ErrCode != http2.ErrCodeProtocol {
-			t.Fatalf("stream %d: got %v, want RST_STREAM PROTOCOL_ERROR", id, f)
-		}
+	malformed := [][]string{
+		{":method", "GET", ":scheme", "http", ":authority", "x"}, // no :path
+		{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", "connection", "keep-alive"},
+		{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", "X-Upper", "1"},
+		{":method", "GET", ":scheme", "http", "accept", "*/*", ":authority", "x", ":path", "/"}, // pseudo after regular
+		{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", ":path", "/again"},
+		{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/", "te", "gzip"},
 	}
+	id := uint32(1)
+	for _, fields := range malformed {
+		h.headers(id, true, fields...)
+		if f := want[*http2.RSTStreamFrame](h); f.StreamID != id || f.ErrCode != http2.ErrCodeProtocol {
+			t.Fatalf("%q: RST_STREAM %v on stream %d, want PROTOCOL_ERROR on %d", fields, f.ErrCode, f.StreamID, id)
+		}
+		id += 2
+	}
+	// A head larger than the limit is answered 431.
+	h.hbuf.Reset()
+	for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":authority", Value: "x"}, {Name: ":path", Value: "/"}, {Name: "x-big", Value: strings.Repeat("b", 40<<10)}} {
+		h.enc.WriteField(f)
+	}
+	for b, first := h.hbuf.Bytes(), true; len(b) > 0; first = false {
+		n := min(len(b), 16<<10)
+		if first {
+			h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: b[:n], EndStream: true, EndHeaders: n == len(b)})
+		} else {
+			h.fr.WriteContinuation(id, n == len(b), b[:n])
+		}
+		b = b[n:]
+	}
+	if f := want[*http2.MetaHeadersFrame](h); f.StreamID != id || status(f) != "431" || !f.StreamEnded() {
+		t.Fatalf("stream %d: status %s on %d, want 431", id, status(f), f.StreamID)
+	}
+	id += 2
+	// A head split over HEADERS and CONTINUATION frames is served.
+	h.hbuf.Reset()
+	for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":authority", Value: "x"}, {Name: ":path", Value: "/split"}} {
+		h.enc.WriteField(f)
+	}
+	block := h.hbuf.Bytes()
+	h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block[:3], EndStream: true})
+	h.fr.WriteContinuation(id, false, block[3:5])
+	h.fr.WriteContinuation(id, true, block[5:])
+	if f := want[*http2.MetaHeadersFrame](h); f.StreamID != id || status(f) != "200" {
+		t.Fatalf("split head: status %s on stream %d", status(f), f.StreamID)
+	}
+	if f := want[*http2.DataFrame](h); string(f.Data()) != "ok" || !f.StreamEnded() {
+		t.Fatalf("split head: body %q", f.Data())
+	}
+	id += 2
 	// 250 streams wait for the server; the 251st is refused.
-	id := uint32(5)
 	for range 250 {
 		h.get(id, "/slow")
 		id += 2

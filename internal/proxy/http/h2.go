@@ -71,6 +71,7 @@ type h2 struct {
 	once      sync.Once
 	plain     transports
 	exchanges sync.Pool // *h2exchange
+	calls     sync.Pool // *h2call
 }
 
 // transports reach servers over HTTP/1.1 and HTTP/2, in clear or TLS.
@@ -301,7 +302,20 @@ func (g headerGetter) Cookie(name string) string {
 
 func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	h.fe.Counters.Requests.Add(1)
-	call := &h2call{be: h.fe.Backend}
+	// The call is pooled unless the request goes through ReverseProxy,
+	// which keeps it in the request's context.
+	call, _ := h.p.h2.calls.Get().(*h2call)
+	if call == nil {
+		call = new(h2call)
+	}
+	*call = h2call{be: h.fe.Backend}
+	reuse := true
+	defer func() {
+		if reuse {
+			*call = h2call{}
+			h.p.h2.calls.Put(call)
+		}
+	}()
 	if h.p.access != nil {
 		call.log.start = time.Now()
 	}
@@ -365,6 +379,7 @@ func (h *h2Handler) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
 	if call.be.Proto == "" {
 		abort = h.forward(sw, r, call)
 	} else {
+		reuse = false
 		h.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), h2callKey{}, call)))
 	}
 	if call.log.status == 0 {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -83,6 +84,13 @@ type h2conn struct {
 	lower map[string]string // header names in lower case, by canonical name
 
 	maxFrame atomic.Int32 // the largest frame payload the client takes
+
+	// The reading goroutine's: the header block being read and what it
+	// decodes to.
+	hdec    *hpack.Decoder
+	hblock  []byte
+	head    h2head
+	maxHead int // the decoded size a header block may have
 
 	mu          sync.Mutex
 	flow        sync.Cond // on mu: a send window grew, or a stream or the connection ended
@@ -157,9 +165,10 @@ func (p *Proxy) serveH2Native(ctx context.Context, c net.Conn, fe *runtime.Front
 	defer sc.bc.Close()
 	sc.fr = http2.NewFramer(sc.bc, sc.bc)
 	sc.fr.SetMaxReadFrameSize(16384)
-	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	sc.fr.MaxHeaderListSize = uint32(2 * p.opts.HeadSize)
 	sc.fr.SetReuseFrames()
+	sc.maxHead = 2 * p.opts.HeadSize
+	sc.hdec = hpack.NewDecoder(4096, sc.onField)
+	sc.hdec.SetMaxStringLength(4 * sc.maxHead) // as a block may be: a longer head is answered 431
 	sc.henc = hpack.NewEncoder(&sc.hbuf)
 	if !p.trackH2(sc, true) {
 		return
@@ -197,7 +206,7 @@ func (sc *h2conn) serve() {
 		if err := sc.fr.WriteSettings(
 			http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: h2MaxStreams},
 			http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2StreamWindow},
-			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: sc.fr.MaxHeaderListSize},
+			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(sc.maxHead)},
 		); err != nil {
 			return err
 		}
@@ -242,8 +251,21 @@ func (sc *h2conn) serve() {
 		}
 		var cerr http2.ErrCode
 		switch f := f.(type) {
-		case *http2.MetaHeadersFrame:
-			cerr = sc.onHeaders(f)
+		case *http2.HeadersFrame:
+			sc.head.id, sc.head.ended = f.StreamID, f.StreamEnded()
+			if f.HeadersEnded() {
+				cerr = sc.decodeHead(f.HeaderBlockFragment())
+			} else {
+				sc.hblock = append(sc.hblock[:0], f.HeaderBlockFragment()...)
+			}
+		case *http2.ContinuationFrame:
+			// The Framer sees that it follows HEADERS on the same stream.
+			if sc.hblock = append(sc.hblock, f.HeaderBlockFragment()...); len(sc.hblock) > 4*sc.maxHead {
+				cerr = http2.ErrCodeEnhanceYourCalm
+			} else if f.HeadersEnded() {
+				cerr = sc.decodeHead(sc.hblock)
+				sc.hblock = sc.hblock[:0]
+			}
 		case *http2.DataFrame:
 			cerr = sc.onData(f)
 		case *http2.WindowUpdateFrame:
@@ -313,8 +335,8 @@ func (sc *h2conn) resetStream(id uint32, code http2.ErrCode) {
 
 // onHeaders opens a stream, or takes a stream's trailers. It returns a
 // connection error, or ErrCodeNo.
-func (sc *h2conn) onHeaders(f *http2.MetaHeadersFrame) http2.ErrCode {
-	id := f.StreamID
+func (sc *h2conn) onHeaders(f *h2head) http2.ErrCode {
+	id := f.id
 	if id%2 == 0 {
 		return http2.ErrCodeProtocol
 	}
@@ -327,12 +349,14 @@ func (sc *h2conn) onHeaders(f *http2.MetaHeadersFrame) http2.ErrCode {
 			return http2.ErrCodeNo
 		}
 		defer sc.mu.Unlock()
-		if !f.StreamEnded() {
+		if !f.ended {
 			return http2.ErrCodeProtocol
 		}
-		if !st.reset && !st.discard {
+		if f.invalid || f.has != 0 {
+			st.bodyErr = errors.New("malformed trailers")
+		} else if !st.reset && !st.discard {
 			tr := make(nethttp.Header)
-			for _, hf := range f.RegularFields() {
+			for _, hf := range f.fields {
 				k := nethttp.CanonicalHeaderKey(hf.Name)
 				tr[k] = append(tr[k], hf.Value)
 			}
@@ -355,17 +379,17 @@ func (sc *h2conn) onHeaders(f *http2.MetaHeadersFrame) http2.ErrCode {
 	st := &h2stream{sc: sc, id: id, declared: -1}
 	st.body.st = st
 	st.bodyReady.L = &sc.mu
-	if f.Truncated {
+	if f.truncated {
 		sc.write(func() error { return sc.writeHeaderBlock(id, 431, nil, false, true) })
 		return http2.ErrCodeNo
 	}
-	if !st.buildRequest(f) {
+	if f.invalid || !st.buildRequest(f) {
 		sc.write(func() error { return sc.fr.WriteRSTStream(id, http2.ErrCodeProtocol) })
 		return http2.ErrCodeNo
 	}
 	sc.mu.Lock()
 	st.sendWin, st.recvWin = sc.initWin, h2StreamWindow
-	st.ended = f.StreamEnded()
+	st.ended = f.ended
 	sc.streams[id] = st
 	sc.active++
 	if sc.active == 1 && sc.idle > 0 {
@@ -379,11 +403,11 @@ func (sc *h2conn) onHeaders(f *http2.MetaHeadersFrame) http2.ErrCode {
 
 // buildRequest makes the stream's request from its header block; false
 // when the block is malformed (RFC 9113, 8.2 and 8.3).
-func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
-	method, path := f.PseudoValue("method"), f.PseudoValue("path")
-	scheme, authority := f.PseudoValue("scheme"), f.PseudoValue("authority")
-	if f.PseudoValue("protocol") != "" || f.PseudoValue("status") != "" {
-		return false
+func (st *h2stream) buildRequest(f *h2head) bool {
+	method, path := f.pseudo[pMethod], f.pseudo[pPath]
+	scheme, authority := f.pseudo[pScheme], f.pseudo[pAuthority]
+	if f.has&(1<<pProtocol) != 0 {
+		return false // extended CONNECT is not offered
 	}
 	var u *url.URL
 	if method == "CONNECT" {
@@ -409,7 +433,7 @@ func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
 	if err != nil {
 		return false
 	}
-	fields := f.RegularFields()
+	fields := f.fields
 	hdr := r.Header
 	vals := make([]string, len(fields)) // every field's first value, one allocation
 	var cookies []string
@@ -448,7 +472,7 @@ func (st *h2stream) buildRequest(f *http2.MetaHeadersFrame) bool {
 	r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header = u, "HTTP/2.0", 2, 0, hdr
 	r.Host, r.RequestURI, r.RemoteAddr = authority, path, st.sc.remote
 	switch {
-	case f.StreamEnded():
+	case f.ended:
 		if st.declared > 0 {
 			return false
 		}
@@ -1155,4 +1179,89 @@ func (st *h2stream) unwatch() bool {
 	defer sc.mu.Unlock()
 	st.watched = nil
 	return !st.cut
+}
+
+// h2head is a decoded header block: a request's head, or trailers.
+type h2head struct {
+	id        uint32
+	ended     bool // END_STREAM
+	pseudo    [5]string
+	has       uint8 // which pseudo fields came (bit i: pseudo[i])
+	fields    []hpack.HeaderField
+	size      int  // decoded size so far (RFC 9113, 6.5.2)
+	truncated bool // past sc.maxHead: the fields after are dropped
+	invalid   bool // a field breaks RFC 9113, 8.2 and 8.3
+}
+
+// The request pseudo-header fields, indexes of h2head.pseudo.
+const (
+	pMethod = iota
+	pScheme
+	pAuthority
+	pPath
+	pProtocol
+)
+
+// decodeHead decodes a complete header block into sc.head and handles it.
+func (sc *h2conn) decodeHead(block []byte) http2.ErrCode {
+	h := &sc.head
+	h.pseudo, h.has, h.fields, h.size, h.truncated, h.invalid = [5]string{}, 0, h.fields[:0], 0, false, false
+	if _, err := sc.hdec.Write(block); err != nil {
+		return http2.ErrCodeCompression
+	}
+	if err := sc.hdec.Close(); err != nil {
+		return http2.ErrCodeCompression
+	}
+	return sc.onHeaders(h)
+}
+
+// onField takes one decoded field of sc.head (the HPACK decoder's emit
+// function): pseudo fields first, each once, then regular ones, with
+// lower-case names and valid values.
+func (sc *h2conn) onField(hf hpack.HeaderField) {
+	h := &sc.head
+	if h.truncated || h.invalid {
+		return
+	}
+	if h.size += int(hf.Size()); h.size > sc.maxHead {
+		h.truncated = true
+		return
+	}
+	if hf.IsPseudo() {
+		i := -1
+		switch hf.Name {
+		case ":method":
+			i = pMethod
+		case ":scheme":
+			i = pScheme
+		case ":authority":
+			i = pAuthority
+		case ":path":
+			i = pPath
+		case ":protocol":
+			i = pProtocol
+		}
+		if i < 0 || len(h.fields) > 0 || h.has&(1<<i) != 0 {
+			h.invalid = true
+			return
+		}
+		h.pseudo[i], h.has = hf.Value, h.has|1<<i
+		return
+	}
+	if !validWireName(hf.Name) || !httpguts.ValidHeaderFieldValue(hf.Value) {
+		h.invalid = true
+		return
+	}
+	h.fields = append(h.fields, hf)
+}
+
+// validWireName says name is a field name as HTTP/2 sends it: a token in
+// lower case.
+func validWireName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return httpguts.ValidHeaderFieldName(name)
 }
