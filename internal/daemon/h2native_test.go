@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -367,5 +368,64 @@ func TestH2ResetCutsServerWait(t *testing.T) {
 		}
 	case <-time.After(4 * time.Second): // timeout_server is 5s
 		t.Fatal("the server's request was not canceled after the reset")
+	}
+}
+
+// TestH2SurvivesRandomFrames: connections that send frames of every type
+// with random flags, streams and payloads (a fixed seed) are ended or
+// reset as the protocol says; none takes the server down, and a proper
+// request is served after them.
+func TestH2SurvivesRandomFrames(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	d, _ := start(t, h2cYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	rng := rand.New(rand.NewPCG(5, 9))
+	for conn := range 400 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, http2.ClientPreface)
+		fr := http2.NewFramer(c, c)
+		fr.AllowIllegalWrites = true
+		fr.WriteSettings()
+		var enc bytes.Buffer
+		he := hpack.NewEncoder(&enc)
+		for range 1 + rng.IntN(12) {
+			id := uint32(2*rng.IntN(6) + 1) // client streams, mostly
+			if rng.IntN(5) == 0 {
+				id = uint32(rng.IntN(12))
+			}
+			switch kind := rng.IntN(10); kind {
+			case 0: // a plausible head, maybe cut short
+				enc.Reset()
+				he.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
+				he.WriteField(hpack.HeaderField{Name: ":path", Value: "/"})
+				he.WriteField(hpack.HeaderField{Name: ":scheme", Value: "http"})
+				b := enc.Bytes()
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: b[:rng.IntN(len(b)+1)],
+					EndStream: rng.IntN(2) == 0, EndHeaders: rng.IntN(4) != 0})
+			default: // any frame type, random flags and payload
+				n := []int{4, 5, 6, 8, 9, 12, rng.IntN(40)}[rng.IntN(7)] // lengths some frame types need
+				payload := make([]byte, n)
+				for i := range payload {
+					payload[i] = byte(rng.UintN(256))
+				}
+				fr.WriteRawFrame(http2.FrameType(rng.IntN(11)), http2.Flags(rng.UintN(256)), id, payload)
+			}
+		}
+		// Read what comes back until the server is done with the
+		// connection, or for a moment.
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		io.Copy(io.Discard, c)
+		c.Close()
+		if conn%100 == 99 {
+			h := dialH2(t, addr)
+			h.get(1, "/")
+			if f := want[*http2.MetaHeadersFrame](h); status(f) != "200" {
+				t.Fatalf("after %d random connections: status %s", conn+1, status(f))
+			}
+		}
 	}
 }
