@@ -22,14 +22,16 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
-// HTTP/2 is served by the standard library's HTTP/2 server, one
-// http.Server per client connection, whose writes batchConn gathers. A
+// An HTTP/2 connection is served by fulcrum's own HTTP/2 server (h2conn.go)
+// when every backend its frontend can reach speaks HTTP/1.1, and otherwise
+// by the standard library's, one http.Server per client connection, whose
+// writes batchConn gathers. Either way each stream goes to h2Handler: a
 // stream for an HTTP/1.1 backend is forwarded by h2Handler.forward over the
 // HTTP/1.1 path's pooled server connections (h2forward.go); one for a
 // backend with proto h2c or h2 by httputil.ReverseProxy over h2Handler's
-// RoundTrip. Both pick the server, retry and report health as the HTTP/1.1
-// path does. Streams, flow control and trailers (gRPC) are the standard
-// library's.
+// RoundTrip, and its streams, flow control and trailers (gRPC) are then the
+// standard library's. Both pick the server, retry and report health as the
+// HTTP/1.1 path does.
 
 // h2Preface starts every HTTP/2 connection (RFC 9113, 3.4).
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
