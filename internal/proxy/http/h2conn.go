@@ -105,6 +105,7 @@ type h2conn struct {
 	started     bool // the server's SETTINGS went out: GOAWAY may follow
 	closed      bool
 	running     sync.WaitGroup // handlers of this connection's streams
+	spareHdrs   []nethttp.Header
 }
 
 // h2stream is one stream: its request, body and response state.
@@ -824,9 +825,31 @@ type h2rw h2stream
 
 func (w *h2rw) Header() nethttp.Header {
 	if w.hdr == nil {
-		w.hdr = make(nethttp.Header)
+		w.hdr = w.sc.takeHeader()
 	}
 	return w.hdr
+}
+
+// takeHeader returns an empty header map, one a finished stream gave
+// back (giveHeader) if there is one: its buckets are kept.
+func (sc *h2conn) takeHeader() nethttp.Header {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if n := len(sc.spareHdrs); n > 0 {
+		h := sc.spareHdrs[n-1]
+		sc.spareHdrs = sc.spareHdrs[:n-1]
+		return h
+	}
+	return make(nethttp.Header)
+}
+
+// giveHeader keeps h, the response header map of a finished stream, for
+// the next stream's response (sc.mu held); a large one is dropped.
+func (sc *h2conn) giveHeader(h nethttp.Header) {
+	if h != nil && len(h) <= 32 && len(sc.spareHdrs) < 64 {
+		clear(h)
+		sc.spareHdrs = append(sc.spareHdrs, h)
+	}
 }
 
 func (w *h2rw) WriteHeader(code int) {
@@ -974,6 +997,8 @@ func (st *h2stream) run() {
 	ended, wasReset := st.ended, st.reset
 	st.reset = true
 	fns := st.cancelLocked(nil)
+	sc.giveHeader(st.hdr) // nothing refers to it once the handler is done
+	st.hdr = nil
 	delete(sc.streams, st.id)
 	sc.active--
 	last := sc.active == 0
