@@ -428,14 +428,11 @@ func (st *h2stream) buildRequest(f *h2head) bool {
 			return false
 		}
 	}
-	// NewRequestWithContext is the one way to give a request st as its
-	// context; its URL is replaced by u.
-	r, err := nethttp.NewRequestWithContext(st, method, "", nil)
-	if err != nil {
+	if !httpguts.ValidHeaderFieldName(method) { // a token
 		return false
 	}
 	fields := f.fields
-	hdr := r.Header
+	hdr := st.sc.takeHeader()
 	vals := make([]string, len(fields)) // every field's first value, one allocation
 	var cookies []string
 	for _, hf := range fields {
@@ -470,8 +467,8 @@ func (st *h2stream) buildRequest(f *h2head) bool {
 	if authority == "" {
 		authority = hdr.Get("Host")
 	}
-	r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header = u, "HTTP/2.0", 2, 0, hdr
-	r.Host, r.RequestURI, r.RemoteAddr = authority, path, st.sc.remote
+	r := (&nethttp.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: hdr,
+		Host: authority, RequestURI: path, RemoteAddr: st.sc.remote}).WithContext(st)
 	switch {
 	case f.ended:
 		if st.declared > 0 {
@@ -830,8 +827,9 @@ func (w *h2rw) Header() nethttp.Header {
 	return w.hdr
 }
 
-// takeHeader returns an empty header map, one a finished stream gave
-// back (giveHeader) if there is one: its buckets are kept.
+// takeHeader returns an empty header map for a request or a response,
+// one a finished stream gave back (giveHeader) if there is one: its
+// buckets are kept.
 func (sc *h2conn) takeHeader() nethttp.Header {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -843,8 +841,8 @@ func (sc *h2conn) takeHeader() nethttp.Header {
 	return make(nethttp.Header)
 }
 
-// giveHeader keeps h, the response header map of a finished stream, for
-// the next stream's response (sc.mu held); a large one is dropped.
+// giveHeader keeps h, a header map of a finished stream, for the next
+// stream (sc.mu held); a large one is dropped.
 func (sc *h2conn) giveHeader(h nethttp.Header) {
 	if h != nil && len(h) <= 32 && len(sc.spareHdrs) < 64 {
 		clear(h)
@@ -997,8 +995,10 @@ func (st *h2stream) run() {
 	ended, wasReset := st.ended, st.reset
 	st.reset = true
 	fns := st.cancelLocked(nil)
-	sc.giveHeader(st.hdr) // nothing refers to it once the handler is done
-	st.hdr = nil
+	// Nothing refers to the header maps once the handler is done.
+	sc.giveHeader(st.hdr)
+	sc.giveHeader(st.req.Header)
+	st.hdr, st.req.Header = nil, nil
 	delete(sc.streams, st.id)
 	sc.active--
 	last := sc.active == 0
