@@ -99,6 +99,40 @@ func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 }
 
+// TestHTTPParkedConnectionsEndedByClients: parked connections that their
+// clients close (half with a FIN, half with a reset) are closed straight
+// from their descriptors: none becomes a Go connection on the way, and
+// none stays open.
+func TestHTTPParkedConnectionsEndedByClients(t *testing.T) {
+	srv := startHTTP(t, "s", nil)
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	const n = 100
+	clients := make([]*idleClient, n)
+	for i := range clients {
+		clients[i] = dialIdle(t, addr, "")
+		if code, _ := clients[i].get(t, "/"); code != 200 {
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	waitFor(t, "every connection parked", func() bool { return d.http.Parked() == n })
+	before := d.http.Attached()
+	for i, c := range clients {
+		if i%2 == 0 {
+			c.c.(*net.TCPConn).SetLinger(0) // a reset
+		}
+		c.c.Close()
+	}
+	waitFor(t, "every connection closed", func() bool {
+		d.conns.mu.Lock()
+		defer d.conns.mu.Unlock()
+		return d.conns.n == 0
+	})
+	if got := d.http.Attached() - before; got != 0 {
+		t.Errorf("%d connections became Go connections to be closed", got)
+	}
+}
+
 // TestHTTPParkedConnectionTimesOut: a parked connection is closed once it
 // was idle for timeout_client, not before.
 func TestHTTPParkedConnectionTimesOut(t *testing.T) {

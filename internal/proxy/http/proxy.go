@@ -54,6 +54,8 @@ type Proxy struct {
 	idle     map[*session]struct{}
 	h2srv    map[h2server]struct{}
 
+	attached atomic.Uint64 // connections made Go connections again after a bare start or parking
+
 	h2jobs    chan *h2stream // streams for idle HTTP/2 workers (h2run)
 	dateCache atomic.Pointer[dateValue]
 }
@@ -261,6 +263,19 @@ func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *
 		cn.raw, cn.pk.Owner = raw, cn
 	}
 	cn.serve(true)
+}
+
+// Attached counts the times a client connection accepted bare, or parked
+// detached, became a Go connection again: for a read or write that had to
+// wait, an h2c preface, a tunnel or a PROXY header to a server.
+func (p *Proxy) Attached() uint64 { return p.attached.Load() }
+
+// Parked returns how many client connections are parked, idle.
+func (p *Proxy) Parked() int {
+	if p.poller == nil {
+		return 0
+	}
+	return p.poller.Len()
 }
 
 // CanServeFD says whether ServeFD may be given connections: only where

@@ -243,11 +243,35 @@ func (cn *clientConn) Wake() {
 		cn.pipelines = true // a request came before the wait began, unseen
 	}
 	cn.busy, cn.lateWait = parked < int64(parkAfter), false
+	if cn.detached && peerGone(cn.pk.FD) {
+		cn.close() // the client left: no Go connection for that
+		return
+	}
 	if cn.detached && !cn.attach() {
 		cn.done.Closed()
 		return
 	}
 	cn.serve(false)
+}
+
+// peerGone says whether the peer of socket fd has closed or reset it,
+// without taking what it sent: a parked connection that its client ends
+// (many at once, when a client goes away) is closed straight from its
+// descriptor, without becoming a Go connection first.
+func peerGone(fd int) bool {
+	var b [1]byte
+	for {
+		n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false // nothing yet: the wake was early
+		case err != nil:
+			return true // reset
+		}
+		return n == 0
+	}
 }
 
 // detach leaves the socket of cn on a descriptor of its own and closes its
@@ -286,6 +310,7 @@ func (cn *clientConn) attach() bool {
 	cn.raw = c
 	cn.cc.Conn, cn.cc.readUntil, cn.cc.writeUntil = c, 0, 0
 	cn.done.Moved(c)
+	cn.p.attached.Add(1)
 	return true
 }
 
