@@ -29,22 +29,14 @@ type h2raw struct {
 	hbuf bytes.Buffer
 }
 
-// dialH2 opens a connection to addr, sends the preface and settings, and
-// acknowledges the server's settings.
+// dialH2 opens a connection to addr and sends the preface and settings
+// (next acknowledges the server's).
 func dialH2(t *testing.T, addr string, settings ...http2.Setting) *h2raw {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c := dialSend(t, addr, http2.ClientPreface)
 	h := &h2raw{t: t, c: c, fr: http2.NewFramer(c, c)}
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	h.enc = hpack.NewEncoder(&h.hbuf)
-	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
 	if err := h.fr.WriteSettings(settings...); err != nil {
 		t.Fatal(err)
 	}

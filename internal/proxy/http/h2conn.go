@@ -720,10 +720,10 @@ func (sc *h2conn) writeHeaderBlock(id uint32, status int, hdr nethttp.Header, tr
 		sc.henc.WriteField(hpack.HeaderField{Name: "date", Value: sc.p.date()})
 	}
 	block := sc.hbuf.Bytes()
-	max := int(sc.maxFrame.Load())
+	frame := int(sc.maxFrame.Load())
 	first := true
 	for first || len(block) > 0 {
-		n := min(len(block), max)
+		n := min(len(block), frame)
 		var err error
 		if first {
 			err = sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block[:n], EndStream: end, EndHeaders: n == len(block)})
@@ -925,7 +925,7 @@ func (st *h2stream) flush(end bool) error {
 func (st *h2stream) sendData(p []byte, end bool) error {
 	sc := st.sc
 	for {
-		max := int64(sc.maxFrame.Load())
+		frame := int64(sc.maxFrame.Load())
 		sc.mu.Lock()
 		var n int64
 		for {
@@ -933,13 +933,13 @@ func (st *h2stream) sendData(p []byte, end bool) error {
 				sc.mu.Unlock()
 				return errStreamReset
 			}
-			n = min(int64(len(p)), max, sc.sendWin, st.sendWin)
+			n = min(int64(len(p)), frame, sc.sendWin, st.sendWin)
 			if n > 0 || len(p) == 0 {
 				break
 			}
 			sc.flow.Wait()
 		}
-		n = max64(n, 0)
+		n = max(n, 0) // windows a SETTINGS frame shrank may be negative
 		sc.sendWin -= n
 		st.sendWin -= n
 		sc.mu.Unlock()
@@ -952,13 +952,6 @@ func (st *h2stream) sendData(p []byte, end bool) error {
 			return nil
 		}
 	}
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // run serves the stream's request, then ends the stream.
