@@ -209,8 +209,8 @@ const unsentLimit = 16 << 10
 // ends cleanly half-closes the other side; one that fails closes both, which
 // ends the other direction too.
 func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
-	limitUnsent(client)
-	limitUnsent(server)
+	tuneSocket(client)
+	tuneSocket(server)
 	var once sync.Once
 	abort := func() {
 		once.Do(func() {
