@@ -314,8 +314,20 @@ func freePort(t *testing.T) int {
 // startNginx runs a single-process nginx answering name on a free port.
 func startNginx(t *testing.T, ngx, name string) string {
 	t.Helper()
-	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	runNginx(t, ngx, t.TempDir(), addr, fmt.Sprintf(`server {
+    listen %s;
+    location / { return 200 "%s\n"; }
+  }`, addr, name))
+	return addr
+}
+
+// runNginx runs a single-process nginx in dir until the test ends, its
+// http block made of settings every test wants and then servers, and waits
+// until it accepts connections on addr. pre, if given, is a command that
+// runs nginx (taskset -c 1, say).
+func runNginx(t *testing.T, ngx, dir, addr, servers string, pre ...string) {
+	t.Helper()
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -328,33 +340,20 @@ http {
   fastcgi_temp_path %[1]s/fastcgi;
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s;
-    location / { return 200 "%[3]s\n"; }
-  }
+  %[2]s
 }
-`, dir, addr, name)
+`, dir, servers)
 	file := filepath.Join(dir, "nginx.conf")
 	os.WriteFile(file, []byte(conf), 0o600)
-	cmd := exec.Command(ngx, "-p", dir, "-c", file)
-	var out bytes.Buffer
+	args := append(append([]string{}, pre...), ngx, "-p", dir, "-c", file)
+	cmd := exec.Command(args[0], args[1:]...)
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start: %s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPort(t, addr, "nginx", &out)
 }
 
 // TestNoxyMinimalWithNginx serves Noxy's minimal example, unmodified but for

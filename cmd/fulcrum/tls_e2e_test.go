@@ -574,36 +574,11 @@ backend:
 // with variables, e.g. "$proxy_protocol_addr\n").
 func startNginxProxyProtocol(t *testing.T, ngx, body string) string {
 	t.Helper()
-	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s proxy_protocol;
-    location / { return 200 "%[3]s"; }
-  }
-}
-`, dir, addr, body)
-	file := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(file, []byte(conf), 0o600)
-	cmd := exec.Command(ngx, "-p", dir, "-c", file)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitPort(t, addr, "nginx", &out)
+	runNginx(t, ngx, t.TempDir(), addr, fmt.Sprintf(`server {
+    listen %s proxy_protocol;
+    location / { return 200 "%s"; }
+  }`, addr, body))
 	return addr
 }
 

@@ -27,8 +27,8 @@ var errIdle = errors.New("inactivity timeout")
 // direction).
 const spliceHold = 50 * time.Millisecond
 
-// copyIdle copies src to dst until EOF or an error, as io.Copy does (so
-// splice(2) is used between TCP connections on Linux), but gives up when src
+// copyIdle copies src to dst until EOF or an error, with splice(2) on Linux
+// (splicer), but gives up when src
 // sends nothing for readIdle or dst accepts nothing for writeIdle (0: no
 // limit). count is called with the bytes moved after each chunk.
 //
@@ -36,10 +36,22 @@ const spliceHold = 50 * time.Millisecond
 // can go on after it; a write deadline can fire with data in the pipe, so
 // it ends the copy. Inactivity is detected within a quarter of the timeout.
 func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
+	sp, err := newSplicer(dst, src)
+	if err != nil {
+		return 0, err
+	}
 	if readIdle <= 0 && writeIdle <= 0 {
-		n, err := io.Copy(dst, src)
-		count(n)
-		return n, err
+		var total int64
+		for {
+			n, err := sp.move(1 << 62)
+			total += n
+			if n > 0 {
+				count(n)
+			}
+			if err != nil || n < 1<<62 {
+				return total, err
+			}
+		}
 	}
 	slice := readIdle / 4
 	if readIdle <= 0 || (writeIdle > 0 && writeIdle < slice) {
@@ -55,7 +67,6 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 	var (
 		total   int64
 		chunk   int64 = 1 << 20
-		lr            = io.LimitedReader{R: src}
 		last          = time.Now()
 		noWrite time.Time
 		zero    time.Time
@@ -90,8 +101,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 				return total, err
 			}
 		}
-		lr.N = chunk
-		n, err := dst.ReadFrom(&lr)
+		n, err := sp.move(chunk)
 		total += n
 		if n > 0 {
 			count(n)
@@ -101,7 +111,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			last = now
 		}
 		switch {
-		case err == nil && lr.N > 0:
+		case err == nil && n < chunk:
 			src.SetReadDeadline(zero)
 			return total, nil // EOF
 		case err == nil:
