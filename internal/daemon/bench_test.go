@@ -2,32 +2,16 @@ package daemon
 
 import (
 	"io"
-
-	"github.com/fulcrum-lb/fulcrum/internal/config"
 	"net"
 	"testing"
+
+	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // sink is a loopback server that reads and discards everything.
 func sink(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testnet.Serve(b, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
 // BenchmarkTCPThroughput sends one large stream to a discarding server,

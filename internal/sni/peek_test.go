@@ -23,28 +23,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // tcpPair returns both ends of a loopback TCP connection, closed at the end
 // of the test.
-func tcpPair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+func tcpPair(t *testing.T) (client, server *net.TCPConn) { return testnet.TCPPair(t) }
 
 // pki is a test CA and a server certificate it signed for *.test.example.
 type pki struct {
@@ -102,30 +87,15 @@ func rawBackend(t *testing.T, p *pki) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				tc := c.(*tls.Conn)
-				tc.SetDeadline(time.Now().Add(10 * time.Second))
-				if err := tc.Handshake(); err != nil {
-					return
-				}
-				st := tc.ConnectionState()
-				fmt.Fprintf(tc, "sni=%s alpn=%s version=%s\n", st.ServerName, st.NegotiatedProtocol, tls.VersionName(st.Version))
-			}()
+	testnet.ServeOn(t, ln, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return
 		}
-	}()
+		st := tc.ConnectionState()
+		fmt.Fprintf(tc, "sni=%s alpn=%s version=%s\n", st.ServerName, st.NegotiatedProtocol, tls.VersionName(st.Version))
+	})
 	return ln.Addr().String()
 }
 

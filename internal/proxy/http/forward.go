@@ -15,6 +15,7 @@ import (
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
 	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
+	"github.com/fulcrum-lb/fulcrum/internal/splice"
 )
 
 // outcome is how one attempt at a server ended.
@@ -315,7 +316,10 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 		return !resp.Close
 	}
 	buf := s.p.bufs.Get().(*[]byte)
-	n, err := h1.CopyBody(s.cc, uc.r, resp.ContentLength, resp.Chunked, resp.BodyUntilClose(), *buf)
+	n, spliced, err := s.spliceBody(uc, *buf)
+	if !spliced {
+		n, err = h1.CopyBody(s.cc, uc.r, resp.ContentLength, resp.Chunked, resp.BodyUntilClose(), *buf)
+	}
 	s.p.bufs.Put(buf)
 	s.log.bytesOut += n
 	if err != nil {
@@ -323,6 +327,63 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 		return false
 	}
 	return !resp.Close && !resp.BodyUntilClose()
+}
+
+// spliceMin is the shortest response body, after what the server's
+// connection has buffered, that goes to the client with splice(2).
+const spliceMin = 64 << 10
+
+// spliceBody moves a long response body (of known length, or until the
+// server closes) from a plain TCP server connection to a plain TCP client
+// with splice(2), so that its bytes never pass through user space; what
+// the server connection has buffered goes first, through buf. It reports
+// whether it did; if not, nothing was moved. The timeouts are those of a
+// copy: each wait for the server is bounded by timeout_server, each wait
+// for the client by timeout_client.
+func (s *session) spliceBody(uc *upConn, buf []byte) (n int64, ok bool, err error) {
+	resp := &s.resp
+	if resp.Chunked || s.tls != nil {
+		return 0, false, nil
+	}
+	up, isTCP := uc.tc.Conn.(*net.TCPConn)
+	if !isTCP {
+		return 0, false, nil
+	}
+	length, buffered := resp.ContentLength, int64(uc.r.Buffered())
+	switch {
+	case length >= 0 && length-buffered >= spliceMin:
+	case length < 0 && resp.BodyUntilClose():
+	default:
+		return 0, false, nil
+	}
+	cl, isTCP := s.conn().(*net.TCPConn)
+	if !isTCP {
+		return 0, false, nil
+	}
+	sp, err := splice.New(cl, up)
+	if err != nil {
+		return 0, false, nil
+	}
+	if buffered > 0 {
+		if length >= 0 {
+			buffered = min(buffered, length)
+		}
+		if n, err = h1.CopyBody(s.cc, uc.r, buffered, false, false, buf); err != nil {
+			return n, true, err
+		}
+	}
+	sp.ArmRead, sp.ArmWrite = uc.tc.armRead, s.cc.armWrite
+	s.p.spliced.Add(1)
+	left := int64(1 << 62)
+	if length >= 0 {
+		left = length - n
+	}
+	m, err := sp.Move(left)
+	n += m
+	if err == nil && length >= 0 && m < left {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, true, err
 }
 
 // proxyHeader is the PROXY protocol header telling a server about this

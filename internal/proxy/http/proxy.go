@@ -55,6 +55,7 @@ type Proxy struct {
 	h2srv    map[h2server]struct{}
 
 	attached atomic.Uint64 // connections made Go connections again after a bare start or parking
+	spliced  atomic.Uint64 // response bodies moved with splice(2)
 
 	h2jobs    chan *h2stream // streams for idle HTTP/2 workers (h2run)
 	dateCache atomic.Pointer[dateValue]
@@ -269,6 +270,10 @@ func (p *Proxy) Serve(ctx context.Context, c net.Conn, fe *runtime.Frontend, t *
 // detached, became a Go connection again: for a read or write that had to
 // wait, an h2c preface, a tunnel or a PROXY header to a server.
 func (p *Proxy) Attached() uint64 { return p.attached.Load() }
+
+// Spliced counts the response bodies moved from server to client with
+// splice(2).
+func (p *Proxy) Spliced() uint64 { return p.spliced.Load() }
 
 // Parked returns how many client connections are parked, idle.
 func (p *Proxy) Parked() int {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/splice"
 )
 
 // Chunk sizes for copies with an inactivity timeout. Each chunk re-arms the
@@ -28,7 +30,7 @@ var errIdle = errors.New("inactivity timeout")
 const spliceHold = 50 * time.Millisecond
 
 // copyIdle copies src to dst until EOF or an error, with splice(2) on Linux
-// (splicer), but gives up when src
+// (package splice), but gives up when src
 // sends nothing for readIdle or dst accepts nothing for writeIdle (0: no
 // limit). count is called with the bytes moved after each chunk.
 //
@@ -36,14 +38,14 @@ const spliceHold = 50 * time.Millisecond
 // can go on after it; a write deadline can fire with data in the pipe, so
 // it ends the copy. Inactivity is detected within a quarter of the timeout.
 func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
-	sp, err := newSplicer(dst, src)
+	sp, err := splice.New(dst, src)
 	if err != nil {
 		return 0, err
 	}
 	if readIdle <= 0 && writeIdle <= 0 {
 		var total int64
 		for {
-			n, err := sp.move(1 << 62)
+			n, err := sp.Move(1 << 62)
 			total += n
 			if n > 0 {
 				count(n)
@@ -101,7 +103,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 				return total, err
 			}
 		}
-		n, err := sp.move(chunk)
+		n, err := sp.Move(chunk)
 		total += n
 		if n > 0 {
 			count(n)

@@ -8,32 +8,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		ch <- c
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-ch
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a.(*net.TCPConn), b.(*net.TCPConn)
-}
+func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) { return testnet.TCPPair(t) }
 
 // pipeline sets up writer → (src … copyIdle … dst) → reader.
 func pipeline(t *testing.T) (writer, src, dst, reader *net.TCPConn) {
@@ -196,5 +176,23 @@ func TestCopyIdleResetWhileIdle(t *testing.T) {
 	n, err := copyIdle(dst, src, 5*time.Second, 5*time.Second, func(int64) {})
 	if err == nil || n != 1 {
 		t.Errorf("copyIdle = %d, %v; want 1 byte and a reset error", n, err)
+	}
+}
+
+// TestCopyIdleNoTimeouts: without timeouts, copyIdle splices to EOF too.
+func TestCopyIdleNoTimeouts(t *testing.T) {
+	w, src, dst, r := pipeline(t)
+	data := bytes.Repeat([]byte("fulcrum "), 300000)
+	go func() { w.Write(data); w.CloseWrite() }()
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	var counted int64
+	n, err := copyIdle(dst, src, 0, 0, func(n int64) { counted += n })
+	if err != nil || n != int64(len(data)) || counted != n {
+		t.Fatalf("copyIdle = %d, %v (counted %d); want %d, nil", n, err, counted, len(data))
+	}
+	dst.CloseWrite()
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
 	}
 }

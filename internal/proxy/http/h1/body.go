@@ -3,6 +3,8 @@ package h1
 import (
 	"io"
 	"net"
+
+	spl "github.com/fulcrum-lb/fulcrum/internal/splice"
 )
 
 // minCopyBuf is the smallest copy buffer CopyBody uses; a smaller one is
@@ -117,11 +119,13 @@ func splice(dst io.Writer, src *Reader, length int64, toEOF bool) (n int64, ok b
 	if !ok1 || !ok2 {
 		return 0, false, nil
 	}
-	if toEOF {
-		n, err = d.ReadFrom(s)
-		return n, true, err
+	sp, err := spl.New(d, s)
+	if err != nil {
+		return 0, false, nil
 	}
-	lr := io.LimitedReader{R: s, N: length}
-	n, err = d.ReadFrom(&lr)
+	if toEOF {
+		length = 1 << 62
+	}
+	n, err = sp.Move(length)
 	return n, true, err
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // readers returns the ways a test feeds src: whole, one byte at a time, and
@@ -233,39 +234,10 @@ func TestCopyBodyWriteError(t *testing.T) {
 	}
 }
 
-// tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		c, err := ln.Accept()
-		ch <- result{c, err}
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := <-ch
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	t.Cleanup(func() { a.Close(); res.c.Close() })
-	return a.(*net.TCPConn), res.c.(*net.TCPConn)
-}
-
 func TestCopyBodySplice(t *testing.T) {
 	for _, untilClose := range []bool{false, true} {
-		inW, inR := tcpPair(t)
-		outW, outR := tcpPair(t)
+		inW, inR := testnet.TCPPair(t)
+		outW, outR := testnet.TCPPair(t)
 		body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 		head := "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n"
 		go func() {

@@ -1,4 +1,20 @@
-package tcp
+// Package splice moves bytes from one TCP connection to another with
+// splice(2), through a pipe, so that they never pass through user space.
+//
+// It does what io.Copy between two *net.TCPConn does on Linux, with two
+// differences: a write that has to wait first pushes out what the socket
+// holds back, and the caller can re-arm deadlines when a read or a write is
+// about to wait.
+//
+// splice(2) into a socket sends all but the last of the pipe's buffers with
+// MSG_MORE, so the socket holds back a last segment shorter than the MSS.
+// If the socket then refuses more (TCP_NOTSENT_LOWAT), that segment waits
+// for an acknowledgement of earlier data to push it, and with none in
+// flight, for a TCP timer: 200 ms. With loopback's 64 KiB MSS this stalled
+// one response in four of a 1 MiB request/response load through tcp mode
+// (p75 50 ms, p99 207 ms, against 14 ms without the stall). Setting
+// TCP_NODELAY again pushes the held segment (tcp(7)).
+package splice
 
 import (
 	"errors"
@@ -21,8 +37,8 @@ const (
 
 var errNoPipe = errors.New("no pipe for splice")
 
-// splicePipe is a kernel pipe that splice(2) moves bytes through.
-type splicePipe struct {
+// pipe is a kernel pipe that splice(2) moves bytes through.
+type pipe struct {
 	r, w    int
 	n       int // bytes in the pipe
 	cleanup runtime.Cleanup
@@ -32,14 +48,14 @@ type splicePipe struct {
 // closed by its cleanup.
 var pipes = sync.Pool{New: func() any { return newPipe() }}
 
-func newPipe() *splicePipe {
+func newPipe() *pipe {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		return nil
 	}
 	// A smaller pipe still works, with more system calls.
 	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[0]), fSetpipeSz, pipeSize)
-	p := &splicePipe{r: fds[0], w: fds[1]}
+	p := &pipe{r: fds[0], w: fds[1]}
 	p.cleanup = runtime.AddCleanup(p, closePipe, fds)
 	return p
 }
@@ -50,8 +66,8 @@ func closePipe(fds [2]int) {
 }
 
 // getPipe takes an empty pipe from the pool.
-func getPipe() (*splicePipe, error) {
-	p, _ := pipes.Get().(*splicePipe)
+func getPipe() (*pipe, error) {
+	p, _ := pipes.Get().(*pipe)
 	if p == nil {
 		return nil, errNoPipe
 	}
@@ -59,7 +75,7 @@ func getPipe() (*splicePipe, error) {
 }
 
 // putPipe returns p to the pool if it is empty, and closes it otherwise.
-func putPipe(p *splicePipe) {
+func putPipe(p *pipe) {
 	if p.n != 0 {
 		p.cleanup.Stop()
 		closePipe([2]int{p.r, p.w})
@@ -68,25 +84,18 @@ func putPipe(p *splicePipe) {
 	pipes.Put(p)
 }
 
-// splicer moves bytes from one TCP socket to another with splice(2),
-// through a pipe, as io.Copy between two *net.TCPConn does, with one
-// difference: a write that has to wait first pushes out what the socket
-// holds back.
-//
-// splice(2) into a socket sends all but the last of the pipe's buffers with
-// MSG_MORE, so the socket holds back a last segment shorter than the MSS.
-// If the socket then refuses more (TCP_NOTSENT_LOWAT), that segment waits
-// for an acknowledgement of earlier data to push it, and with none in
-// flight, for the zero-window probe timer: 200 ms. With loopback's 64 KiB
-// MSS this stalled one response in four of a 1 MiB request/response load
-// (p75 50 ms, p99 207 ms against 13 ms without the stall). Setting
-// TCP_NODELAY again pushes the held segment (tcp(7)).
-type splicer struct {
+// Splicer moves bytes from src to dst.
+type Splicer struct {
 	src, dst syscall.RawConn
+	// ArmRead and ArmWrite, when set, are called before a read from src or
+	// a write to dst, and again when it is about to wait: to re-arm an
+	// inactivity deadline. The waits end at the connections' deadlines.
+	ArmRead, ArmWrite func()
 }
 
-func newSplicer(dst, src *net.TCPConn) (*splicer, error) {
-	s := &splicer{}
+// New returns a Splicer from src to dst.
+func New(dst, src *net.TCPConn) (*Splicer, error) {
+	s := &Splicer{}
 	var err error
 	if s.src, err = src.SyscallConn(); err != nil {
 		return nil, err
@@ -97,11 +106,11 @@ func newSplicer(dst, src *net.TCPConn) (*splicer, error) {
 	return s, nil
 }
 
-// move moves at most limit bytes, and returns how many it moved: fewer
-// than limit with a nil error means that src reached EOF. A wait for src
-// or dst ends at that connection's deadline, with os.ErrDeadlineExceeded;
-// bytes read but not written by then are lost.
-func (s *splicer) move(limit int64) (int64, error) {
+// Move moves at most limit bytes, and returns how many it moved: fewer than
+// limit with a nil error means that src reached EOF. A wait for src or dst
+// ends at that connection's deadline, with os.ErrDeadlineExceeded; bytes
+// read but not written by then are lost.
+func (s *Splicer) Move(limit int64) (int64, error) {
 	p, err := getPipe()
 	if err != nil {
 		return 0, err
@@ -127,7 +136,10 @@ func (s *splicer) move(limit int64) (int64, error) {
 
 // drain splices what src has, at most max bytes, into p, waiting until src
 // has something (data, EOF or an error). p.n stays 0 at EOF.
-func (s *splicer) drain(p *splicePipe, max int) error {
+func (s *Splicer) drain(p *pipe, max int) error {
+	if s.ArmRead != nil {
+		s.ArmRead()
+	}
 	var serr error
 	err := s.src.Read(func(fd uintptr) bool {
 		for {
@@ -136,6 +148,9 @@ func (s *splicer) drain(p *splicePipe, max int) error {
 			case syscall.EINTR:
 				continue
 			case syscall.EAGAIN:
+				if s.ArmRead != nil {
+					s.ArmRead()
+				}
 				return false
 			case nil:
 				p.n += int(n)
@@ -153,7 +168,10 @@ func (s *splicer) drain(p *splicePipe, max int) error {
 
 // pump splices everything in p into dst. When dst refuses more, it pushes
 // out the segment dst holds back before it waits.
-func (s *splicer) pump(p *splicePipe) error {
+func (s *Splicer) pump(p *pipe) error {
+	if s.ArmWrite != nil {
+		s.ArmWrite()
+	}
 	var serr error
 	err := s.dst.Write(func(fd uintptr) bool {
 		for p.n > 0 {
@@ -164,6 +182,9 @@ func (s *splicer) pump(p *splicePipe) error {
 			case err == syscall.EINTR:
 			case err == syscall.EAGAIN:
 				syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+				if s.ArmWrite != nil {
+					s.ArmWrite()
+				}
 				return false
 			case err == nil:
 				serr = syscall.EIO // cannot happen: the pipe holds p.n bytes
