@@ -8,11 +8,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fulcrum-lb/fulcrum/internal/splice"
 	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
@@ -185,5 +188,57 @@ func TestHTTPSplicedBodyTimeouts(t *testing.T) {
 	}
 	if got := d.http.Spliced() - before; got != 3 {
 		t.Errorf("%d bodies spliced, want 3", got)
+	}
+}
+
+// TestHTTPUpstreamReceiveBounded: fulcrum's connections to a server on this
+// host get the fixed near-peer receive buffer (splice.BoundReceive), which
+// ss shows as rb. Four connections are opened at once; a loopback
+// handshake slower than 50 µs on a busy machine leaves one autotuned, so
+// one bounded is enough.
+func TestHTTPUpstreamReceiveBounded(t *testing.T) {
+	release := make(chan struct{})
+	srv := startHTTP(t, "s", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "ok\n")
+	})
+	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
+	addr := frontAddr(t, d, "web")
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			if err == nil {
+				_, err = http.ReadResponse(bufio.NewReader(c), nil)
+			}
+			done <- err
+		}()
+	}
+	waitFor(t, "four requests at the server", func() bool { return srv.requests.Load() == 4 })
+	want := splice.NearRcvbuf
+	if raw, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		if m, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && m < want {
+			want = m
+		}
+	}
+	out, err := exec.Command("ss", "-Htnm", "dst", srv.Listener.Addr().String()).Output()
+	close(release)
+	if err != nil {
+		t.Fatal("ss (iproute2) shows socket buffers:", err)
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bounded := strings.Count(string(out), ",rb"+strconv.Itoa(2*want)+","); bounded == 0 {
+		t.Errorf("no connection to the server has rb%d:\n%s", 2*want, out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/http/h1"
+	"github.com/fulcrum-lb/fulcrum/internal/splice"
 )
 
 // upConn is one connection to a server, with its response reader.
@@ -89,6 +90,7 @@ func (u *upstreams) dial(ctx context.Context, srv *backend.Server, o dialOpts) (
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
+		splice.BoundReceive(tc) // a response body may be spliced from it
 	}
 	if o.proxyHeader != nil {
 		c.SetWriteDeadline(time.Now().Add(o.timeout))

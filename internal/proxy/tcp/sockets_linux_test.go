@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/splice"
 )
 
 func control(t *testing.T, c *net.TCPConn, f func(fd int)) {
@@ -41,7 +43,7 @@ func TestTuneSocket(t *testing.T) {
 	autotuned := sockopt(t, b, syscall.SOL_SOCKET, syscall.SO_RCVBUF)
 	var rtt time.Duration
 	var ok bool
-	control(t, a, func(fd int) { rtt, ok = handshakeRTT(fd) })
+	control(t, a, func(fd int) { rtt, ok = splice.HandshakeRTT(fd) })
 	if !ok || rtt <= 0 || rtt >= time.Second {
 		t.Errorf("handshakeRTT = %v, %v; want a loopback round trip", rtt, ok)
 	}
@@ -53,7 +55,7 @@ func TestTuneSocket(t *testing.T) {
 		t.Errorf("TCP_NOTSENT_LOWAT = %d; want %d", got, unsentLimit)
 	}
 	// The kernel doubles SO_RCVBUF, after capping it at rmem_max.
-	want := nearRcvbuf
+	want := splice.NearRcvbuf
 	if raw, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
 		if m, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && m < want {
 			want = m
