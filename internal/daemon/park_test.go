@@ -67,6 +67,38 @@ func waitGoroutines(t *testing.T, n int, what string) {
 	}
 }
 
+// goroutineBase is the goroutine count to come back to, and how many
+// connections srv had accepted then.
+type goroutineBase struct {
+	n     int
+	conns int64
+	srv   *httpServer
+}
+
+func baseline(srv *httpServer) goroutineBase {
+	return goroutineBase{runtime.NumGoroutine(), srv.conns.Load(), srv}
+}
+
+// wait waits until the process runs at most b's goroutines plus extra,
+// plus one for each connection srv accepted since: a request that comes
+// before fulcrum has put its server connection back in the pool gets a new
+// one, served by a goroutine of the test server's.
+func (b goroutineBase) wait(t *testing.T, extra int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		want := b.n + extra + int(b.srv.conns.Load()-b.conns)
+		got := runtime.NumGoroutine()
+		if got <= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines, want at most %d", what, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestHTTPIdleConnectionsHoldNoGoroutine: keep-alive client connections
 // idle between requests are parked without a goroutine each, and each is
 // served again when its next request comes.
@@ -77,7 +109,7 @@ func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "").get(t, "/warm-up") // the server connection and its goroutines
-	base := runtime.NumGoroutine()
+	base := baseline(srv)
 	const n = 300
 	clients := make([]*idleClient, n)
 	for i := range clients {
@@ -87,7 +119,7 @@ func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 	// With a goroutine each, there would be n more.
-	waitGoroutines(t, base+n/10, "after one request per connection")
+	base.wait(t, n/10, "after one request per connection")
 	for round := range 3 {
 		for i, c := range clients {
 			path := fmt.Sprintf("/again/%d/%d", round, i)
@@ -95,7 +127,7 @@ func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
 				t.Fatalf("request %s: %d %q", path, code, body)
 			}
 		}
-		waitGoroutines(t, base+n/10, fmt.Sprintf("after round %d", round))
+		base.wait(t, n/10, fmt.Sprintf("after round %d", round))
 	}
 }
 
@@ -166,13 +198,13 @@ func TestHTTPParkedBehindProxyProtocol(t *testing.T) {
 	d, _ := start(t, yaml)
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n").get(t, "/warm-up")
-	base := runtime.NumGoroutine()
+	base := baseline(srv)
 	c := dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n")
 	for i := range 3 {
 		if code, body := c.get(t, "/p"); code != 200 || body != "/p 192.0.2.7" {
 			t.Fatalf("request %d: %d %q", i, code, body)
 		}
-		waitGoroutines(t, base, "idle behind PROXY protocol")
+		base.wait(t, 0, "idle behind PROXY protocol")
 	}
 }
 
@@ -188,13 +220,13 @@ func TestHTTPParkedPlainOnTLSFrontend(t *testing.T) {
 	d, _ := start(t, yaml)
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "").get(t, "/warm-up")
-	base := runtime.NumGoroutine()
+	base := baseline(srv)
 	c := dialIdle(t, addr, "")
 	for i := range 3 {
 		if code, body := c.get(t, "/plain"); code != 200 || body != "/plain" {
 			t.Fatalf("plain request %d: %d %q", i, code, body)
 		}
-		waitGoroutines(t, base, "idle plain HTTP on a TLS frontend")
+		base.wait(t, 0, "idle plain HTTP on a TLS frontend")
 	}
 	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, ForceAttemptHTTP2: false}}
