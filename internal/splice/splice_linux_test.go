@@ -121,3 +121,31 @@ func TestSplicerArmsBeforeWaits(t *testing.T) {
 		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
 	}
 }
+
+// TestSplicerSteps: with a small Step, a move goes through many splices
+// and still moves every byte, in order.
+func TestSplicerSteps(t *testing.T) {
+	w, src, dst, r := pipeline(t)
+	data := make([]byte, 1<<20+777)
+	rand.Read(data)
+	go func() { w.Write(data); w.CloseWrite() }()
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	sp, err := New(dst, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Step = 4 << 10
+	drains := 0
+	sp.ArmRead = func() { drains++ }
+	if n, err := sp.Move(1 << 30); n != int64(len(data)) || err != nil {
+		t.Fatalf("Move = %d, %v; want %d, nil", n, err, len(data))
+	}
+	dst.CloseWrite()
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
+	}
+	if drains < len(data)/(4<<10) {
+		t.Errorf("%d splices from src for %d bytes in 4 KiB steps", drains, len(data))
+	}
+}

@@ -13,6 +13,8 @@ type Splicer struct {
 	// ArmRead and ArmWrite, when set, are called before each move to re-arm
 	// inactivity deadlines.
 	ArmRead, ArmWrite func()
+	// Step is ignored here.
+	Step int
 }
 
 // New returns a Splicer from src to dst.

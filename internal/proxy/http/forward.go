@@ -333,6 +333,14 @@ func (s *session) relayResponse(uc *upConn, srv *backend.Server) bool {
 // connection has buffered, that goes to the client with splice(2).
 const spliceMin = 64 << 10
 
+// spliceStep is the most a response body moves in one splice from the
+// server before it goes on to the client. With whole pipes (1 MiB), one
+// connection's burst held the others up: 1 MiB responses, 16 connections
+// over two servers, fulcrum on one core, p99 43.7 ms against HAProxy's
+// 31.0; in 128 KiB steps 18.7 ms, at 1962 responses/s instead of 2314
+// (HAProxy 1690). 64 KiB and 32 KiB steps gave the same p99 as 128.
+const spliceStep = 128 << 10
+
 // spliceBody moves a long response body (of known length, or until the
 // server closes) from a plain TCP server connection to a plain TCP client
 // with splice(2), so that its bytes never pass through user space; what
@@ -372,7 +380,7 @@ func (s *session) spliceBody(uc *upConn, buf []byte) (n int64, ok bool, err erro
 			return n, true, err
 		}
 	}
-	sp.ArmRead, sp.ArmWrite = uc.tc.armRead, s.cc.armWrite
+	sp.ArmRead, sp.ArmWrite, sp.Step = uc.tc.armRead, s.cc.armWrite, spliceStep
 	s.p.spliced.Add(1)
 	left := int64(1 << 62)
 	if length >= 0 {
