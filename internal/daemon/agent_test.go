@@ -9,6 +9,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // agentServer answers every connection with its current reply line, as a
@@ -26,22 +27,11 @@ func startAgent(t *testing.T, addr string) *agentServer {
 		t.Fatal(err)
 	}
 	a := &agentServer{ln: ln, reply: "up 100%"}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			a.mu.Lock()
-			fmt.Fprintf(c, "%s\n", a.reply)
-			a.mu.Unlock()
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	testnet.ServeOn(t, ln, func(c net.Conn) {
+		a.mu.Lock()
+		fmt.Fprintf(c, "%s\n", a.reply)
+		a.mu.Unlock()
+	})
 	return a
 }
 

@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fulcrum-lb/fulcrum/internal/testnet"
 )
 
 // The interop tests run real peers from Debian: haproxy sends headers to a
@@ -103,42 +104,27 @@ type acceptRecord struct {
 // each client that sends a line.
 func proxyListener(t *testing.T, ln net.Listener) <-chan acceptRecord {
 	records := make(chan acceptRecord, 1000)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	testnet.ServeOn(t, ln, func(c net.Conn) {
+		conn, h, err := Accept(c, loopback, 5*time.Second)
+		if err != nil {
+			select {
+			case records <- acceptRecord{err: err}:
+			default:
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				conn, h, err := Accept(c, loopback, 5*time.Second)
-				if err != nil {
-					select {
-					case records <- acceptRecord{err: err}:
-					default:
-					}
-					return
-				}
-				rec := acceptRecord{hdr: h, remote: conn.RemoteAddr().String()}
-				select {
-				case records <- rec:
-				default:
-				}
-				conn.SetDeadline(time.Now().Add(5 * time.Second))
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				if err != nil {
-					return // a health check: no data
-				}
-				fmt.Fprintf(conn, "remote=%s data=%s", rec.remote, line)
-			}()
+			return
 		}
-	}()
+		rec := acceptRecord{hdr: h, remote: conn.RemoteAddr().String()}
+		select {
+		case records <- rec:
+		default:
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			return // a health check: no data
+		}
+		fmt.Fprintf(conn, "remote=%s data=%s", rec.remote, line)
+	})
 	return records
 }
 

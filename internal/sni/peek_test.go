@@ -131,51 +131,32 @@ type peekResult struct {
 // both ways.
 func passthrough(t *testing.T, backend string) (string, <-chan peekResult) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	results := make(chan peekResult, 100)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				h, buffered, err := Peek(c, 5*time.Second, 0)
-				results <- peekResult{h, buffered, err}
-				if err != nil {
-					return
-				}
-				s, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				if _, err := s.Write(buffered); err != nil {
-					return
-				}
-				done := make(chan struct{})
-				go func() {
-					io.Copy(s, c)
-					s.(*net.TCPConn).CloseWrite()
-					close(done)
-				}()
-				io.Copy(c, s)
-				c.(*net.TCPConn).CloseWrite()
-				<-done
-			}()
+	addr := testnet.Serve(t, func(c net.Conn) {
+		h, buffered, err := Peek(c, 5*time.Second, 0)
+		results <- peekResult{h, buffered, err}
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String(), results
+		s, err := net.Dial("tcp", backend)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if _, err := s.Write(buffered); err != nil {
+			return
+		}
+		done := make(chan struct{})
+		go func() {
+			io.Copy(s, c)
+			s.(*net.TCPConn).CloseWrite()
+			close(done)
+		}()
+		io.Copy(c, s)
+		c.(*net.TCPConn).CloseWrite()
+		<-done
+	})
+	return addr, results
 }
 
 // result waits for the passthrough's next result.

@@ -15,29 +15,17 @@ import (
 // TestSplicerLimitAndEOF: move stops at its limit, and reports EOF by
 // moving fewer bytes than asked; the bytes arrive whole and in order.
 func TestSplicerLimitAndEOF(t *testing.T) {
-	w, src, dst, r := pipeline(t)
-	data := make([]byte, 3<<20+12345)
-	rand.Read(data)
-	go func() { w.Write(data); w.CloseWrite() }()
-	got := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); got <- b }()
-	sp, err := New(dst, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := sp.Move(1 << 20); n != 1<<20 || err != nil {
+	f := newFlow(t, 3<<20+12345, nil, nil)
+	if n, err := f.sp.Move(1 << 20); n != 1<<20 || err != nil {
 		t.Fatalf("move(1 MiB) = %d, %v", n, err)
 	}
-	if n, err := sp.Move(1 << 30); n != int64(len(data))-1<<20 || err != nil {
-		t.Fatalf("move to EOF = %d, %v; want %d, nil", n, err, len(data)-1<<20)
+	if n, err := f.sp.Move(1 << 30); n != int64(len(f.data))-1<<20 || err != nil {
+		t.Fatalf("move to EOF = %d, %v; want %d, nil", n, err, len(f.data)-1<<20)
 	}
-	if n, err := sp.Move(1 << 20); n != 0 || err != nil {
+	if n, err := f.sp.Move(1 << 20); n != 0 || err != nil {
 		t.Fatalf("move after EOF = %d, %v; want 0, nil", n, err)
 	}
-	dst.CloseWrite()
-	if b := <-got; !bytes.Equal(b, data) {
-		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
-	}
+	f.check()
 }
 
 // TestSplicerWriteDeadline: a destination that takes nothing ends move at
@@ -70,6 +58,54 @@ func TestSplicerWriteDeadline(t *testing.T) {
 	}
 }
 
+// TestSplicerArmsBeforeWaits: ArmWrite is called again each time a write is
+// about to wait, so a deadline it re-arms bounds each wait, not the whole
+// move: a reader that takes 2 MiB steadily over about 600 ms gets it all
+// through a destination whose deadline is re-armed to 100 ms.
+func TestSplicerArmsBeforeWaits(t *testing.T) {
+	const size = 2 << 20
+	f := newFlow(t, size, func(src, dst, _ *net.TCPConn) {
+		src.SetReadBuffer(4 << 20)
+		dst.SetWriteBuffer(128 << 10)
+	}, func(r io.Reader) []byte {
+		var b bytes.Buffer
+		for {
+			if _, err := io.CopyN(&b, r, 64<<10); err != nil {
+				return b.Bytes()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	// Let src fill up, so that one splice takes a whole pipe (1 MiB),
+	// which the reader takes about 300 ms to empty.
+	time.Sleep(100 * time.Millisecond)
+	arms := 0
+	f.sp.ArmWrite = func() {
+		arms++
+		f.dst.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	}
+	if n, err := f.sp.Move(1 << 30); err != nil || n != size {
+		t.Fatalf("Move = %d, %v; want %d, nil (ArmWrite called %d times)", n, err, size, arms)
+	}
+	f.check()
+}
+
+// TestSplicerSteps: with a small Step, a move goes through many splices
+// and still moves every byte, in order.
+func TestSplicerSteps(t *testing.T) {
+	f := newFlow(t, 1<<20+777, nil, nil)
+	f.sp.Step = 4 << 10
+	drains := 0
+	f.sp.ArmRead = func() { drains++ }
+	if n, err := f.sp.Move(1 << 30); n != int64(len(f.data)) || err != nil {
+		t.Fatalf("Move = %d, %v; want %d, nil", n, err, len(f.data))
+	}
+	f.check()
+	if drains < len(f.data)/(4<<10) {
+		t.Errorf("%d splices from src for %d bytes in 4 KiB steps", drains, len(f.data))
+	}
+}
+
 // pipeline sets up writer → (src … splice … dst) → reader.
 func pipeline(t *testing.T) (writer, src, dst, reader *net.TCPConn) {
 	writer, src = testnet.TCPPair(t)
@@ -77,75 +113,44 @@ func pipeline(t *testing.T) (writer, src, dst, reader *net.TCPConn) {
 	return
 }
 
-// TestSplicerArmsBeforeWaits: ArmWrite is called again each time a write is
-// about to wait, so a deadline it re-arms bounds each wait, not the whole
-// move: a reader that takes 2 MiB steadily over about 600 ms gets it all
-// through a destination whose deadline is re-armed to 100 ms.
-func TestSplicerArmsBeforeWaits(t *testing.T) {
-	const size = 2 << 20
-	w, src, dst, r := pipeline(t)
-	src.SetReadBuffer(4 << 20)
-	dst.SetWriteBuffer(128 << 10)
-	data := make([]byte, size)
-	rand.Read(data)
-	go func() { w.Write(data); w.CloseWrite() }()
-	// Let src fill up, so that one splice takes a whole pipe (1 MiB),
-	// which the reader takes about 300 ms to empty.
-	time.Sleep(100 * time.Millisecond)
-	got := make(chan []byte)
-	go func() {
-		var b bytes.Buffer
-		for {
-			if _, err := io.CopyN(&b, r, 64<<10); err != nil {
-				got <- b.Bytes()
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	sp, err := New(dst, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arms := 0
-	sp.ArmWrite = func() {
-		arms++
-		dst.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	}
-	n, err := sp.Move(1 << 30)
-	if err != nil || n != size {
-		t.Fatalf("Move = %d, %v; want %d, nil (ArmWrite called %d times)", n, err, size, arms)
-	}
-	dst.CloseWrite()
-	if b := <-got; !bytes.Equal(b, data) {
-		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
-	}
+// flow is size random bytes on their way through a Splicer: written to src
+// and closed, read from dst by read (io.ReadAll if nil).
+type flow struct {
+	t        *testing.T
+	data     []byte
+	src, dst *net.TCPConn
+	sp       *Splicer
+	got      chan []byte
 }
 
-// TestSplicerSteps: with a small Step, a move goes through many splices
-// and still moves every byte, in order.
-func TestSplicerSteps(t *testing.T) {
+// newFlow starts the flow; setup, if given, runs on the sockets before any
+// byte is written.
+func newFlow(t *testing.T, size int, setup func(src, dst, reader *net.TCPConn), read func(io.Reader) []byte) *flow {
+	t.Helper()
 	w, src, dst, r := pipeline(t)
-	data := make([]byte, 1<<20+777)
-	rand.Read(data)
-	go func() { w.Write(data); w.CloseWrite() }()
-	got := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); got <- b }()
+	if setup != nil {
+		setup(src, dst, r)
+	}
+	if read == nil {
+		read = func(r io.Reader) []byte { b, _ := io.ReadAll(r); return b }
+	}
+	f := &flow{t: t, data: make([]byte, size), src: src, dst: dst, got: make(chan []byte)}
+	rand.Read(f.data)
+	go func() { w.Write(f.data); w.CloseWrite() }()
+	go func() { f.got <- read(r) }()
 	sp, err := New(dst, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp.Step = 4 << 10
-	drains := 0
-	sp.ArmRead = func() { drains++ }
-	if n, err := sp.Move(1 << 30); n != int64(len(data)) || err != nil {
-		t.Fatalf("Move = %d, %v; want %d, nil", n, err, len(data))
-	}
-	dst.CloseWrite()
-	if b := <-got; !bytes.Equal(b, data) {
-		t.Errorf("received %d bytes, not the %d sent", len(b), len(data))
-	}
-	if drains < len(data)/(4<<10) {
-		t.Errorf("%d splices from src for %d bytes in 4 KiB steps", drains, len(data))
+	f.sp = sp
+	return f
+}
+
+// check ends the flow and checks that the reader got every byte, in order.
+func (f *flow) check() {
+	f.t.Helper()
+	f.dst.CloseWrite()
+	if b := <-f.got; !bytes.Equal(b, f.data) {
+		f.t.Errorf("received %d bytes, not the %d sent", len(b), len(f.data))
 	}
 }

@@ -336,9 +336,9 @@ const spliceMin = 64 << 10
 // spliceStep is the most a response body moves in one splice from the
 // server before it goes on to the client. With whole pipes (1 MiB), one
 // connection's burst held the others up: 1 MiB responses, 16 connections
-// over two servers, fulcrum on one core, p99 43.7 ms against HAProxy's
-// 31.0; in 128 KiB steps 18.7 ms, at 1962 responses/s instead of 2314
-// (HAProxy 1690). 64 KiB and 32 KiB steps gave the same p99 as 128.
+// over two servers, fulcrum on one core, p99 46.1 ms against HAProxy's
+// 17.3; in 128 KiB steps 14.5 ms, at 2075 responses/s instead of 2381
+// (HAProxy 1631). 32 and 64 KiB steps gave the same p99, 256 KiB 41 ms.
 const spliceStep = 128 << 10
 
 // spliceBody moves a long response body (of known length, or until the

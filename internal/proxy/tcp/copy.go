@@ -30,9 +30,9 @@ var errIdle = errors.New("inactivity timeout")
 const spliceHold = 50 * time.Millisecond
 
 // copyIdle copies src to dst until EOF or an error, with splice(2) on Linux
-// (package splice), but gives up when src
-// sends nothing for readIdle or dst accepts nothing for writeIdle (0: no
-// limit). count is called with the bytes moved after each chunk.
+// (package splice), but gives up when src sends nothing for readIdle or dst
+// accepts nothing for writeIdle (0: no limit). count is called with the
+// bytes moved after each chunk.
 //
 // A read deadline only ever fires while splice's pipe is empty, so the copy
 // can go on after it; a write deadline can fire with data in the pipe, so
@@ -43,17 +43,9 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 		return 0, err
 	}
 	if readIdle <= 0 && writeIdle <= 0 {
-		var total int64
-		for {
-			n, err := sp.Move(1 << 62)
-			total += n
-			if n > 0 {
-				count(n)
-			}
-			if err != nil || n < 1<<62 {
-				return total, err
-			}
-		}
+		n, err := sp.Move(1 << 62) // until EOF or an error
+		count(n)
+		return n, err
 	}
 	slice := readIdle / 4
 	if readIdle <= 0 || (writeIdle > 0 && writeIdle < slice) {
