@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/splice"
@@ -29,21 +30,44 @@ var errIdle = errors.New("inactivity timeout")
 // direction).
 const spliceHold = 50 * time.Millisecond
 
+// activity is when bytes last moved either way between a client and its
+// server, in Unix nanoseconds. Each side's inactivity timeout counts from
+// it, as HAProxy's timeout client and timeout server do (and nginx's
+// proxy_timeout): a side that only receives, such as a client reading a
+// long download without sending anything, stays open while the other way
+// moves.
+type activity struct{ last atomic.Int64 }
+
+func newActivity() *activity {
+	a := &activity{}
+	a.touch(time.Now())
+	return a
+}
+
+func (a *activity) touch(now time.Time) { a.last.Store(now.UnixNano()) }
+
+// idle returns how long nothing has moved, as of now.
+func (a *activity) idle(now time.Time) time.Duration {
+	return time.Duration(now.UnixNano() - a.last.Load())
+}
+
 // copyIdle copies src to dst until EOF or an error, with splice(2) on Linux
-// (package splice), but gives up when src sends nothing for readIdle or dst
-// accepts nothing for writeIdle (0: no limit). count is called with the
-// bytes moved after each chunk.
+// (package splice), but gives up when nothing moved either way (act) for
+// readIdle while src had nothing to send, or dst accepted nothing for
+// writeIdle (0: no limit). count is called with the bytes moved after each
+// chunk.
 //
 // A read deadline only ever fires while splice's pipe is empty, so the copy
 // can go on after it; a write deadline can fire with data in the pipe, so
 // it ends the copy. Inactivity is detected within a quarter of the timeout.
-func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
+func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *activity, count func(int64)) (int64, error) {
 	sp, err := splice.New(dst, src)
 	if err != nil {
 		return 0, err
 	}
 	if readIdle <= 0 && writeIdle <= 0 {
 		n, err := sp.Move(1 << 62) // until EOF or an error
+		act.touch(time.Now())
 		count(n)
 		return n, err
 	}
@@ -61,7 +85,6 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 	var (
 		total   int64
 		chunk   int64 = 1 << 20
-		last          = time.Now()
 		noWrite time.Time
 		zero    time.Time
 		drained bool // the last read found src empty: wait before splicing
@@ -78,7 +101,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			case err == nil:
 				drained = false
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				if readIdle > 0 && time.Since(last) >= readIdle {
+				if readIdle > 0 && act.idle(time.Now()) >= readIdle {
 					return total, errIdle
 				}
 			default:
@@ -102,7 +125,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 		}
 		now := time.Now()
 		if n > 0 {
-			last = now
+			act.touch(now)
 		}
 		switch {
 		case err == nil && n < chunk:
@@ -118,7 +141,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 			if writeIdle > 0 && !now.Before(noWrite) {
 				return total, errIdle // maybe a write timeout: data may be lost, stop
 			}
-			if readIdle > 0 && now.Sub(last) >= readIdle {
+			if readIdle > 0 && act.idle(now) >= readIdle {
 				return total, errIdle
 			}
 			drained = true // the read side timed out: src was empty
@@ -134,10 +157,10 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, count fu
 
 // copyAny is copyIdle for two TCP connections (splice), and a buffered copy
 // with the same inactivity rules otherwise.
-func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, count func(int64)) (int64, error) {
+func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, act *activity, count func(int64)) (int64, error) {
 	if d, ok := dst.(*net.TCPConn); ok {
 		if s, ok := src.(*net.TCPConn); ok {
-			return copyIdle(d, s, readIdle, writeIdle, count)
+			return copyIdle(d, s, readIdle, writeIdle, act, count)
 		}
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -147,10 +170,11 @@ func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, count func(in
 	var zero time.Time
 	for {
 		if readIdle > 0 {
-			src.SetReadDeadline(time.Now().Add(readIdle))
+			src.SetReadDeadline(time.Unix(0, act.last.Load()).Add(readIdle))
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {
+			act.touch(time.Now())
 			if writeIdle > 0 {
 				dst.SetWriteDeadline(time.Now().Add(writeIdle))
 			}
@@ -166,6 +190,9 @@ func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, count func(in
 		}
 		if rerr != nil {
 			if errors.Is(rerr, os.ErrDeadlineExceeded) {
+				if act.idle(time.Now()) < readIdle {
+					continue // the other way moved meanwhile
+				}
 				return total, errIdle
 			}
 			return total, rerr

@@ -218,10 +218,11 @@ func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCoun
 			server.Close()
 		})
 	}
+	act := newActivity()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := copyAny(server, client, to.Client, to.Server, func(n int64) {
+		_, err := copyAny(server, client, to.Client, to.Server, act, func(n int64) {
 			fc.BytesIn.Add(uint64(n))
 			sc.BytesIn.Add(uint64(n))
 		})
@@ -231,7 +232,7 @@ func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCoun
 		}
 		closeWrite(server)
 	}()
-	_, err := copyAny(client, server, to.Server, to.Client, func(n int64) {
+	_, err := copyAny(client, server, to.Server, to.Client, act, func(n int64) {
 		fc.BytesOut.Add(uint64(n))
 		sc.BytesOut.Add(uint64(n))
 	})

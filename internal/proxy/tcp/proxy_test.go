@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -68,5 +69,73 @@ func TestPipeBothWays(t *testing.T) {
 	if fc.BytesIn.Load() != size || fc.BytesOut.Load() != size || sc.BytesIn.Load() != size || sc.BytesOut.Load() != size {
 		t.Errorf("counters: frontend in %d out %d, server in %d out %d; want %d each",
 			fc.BytesIn.Load(), fc.BytesOut.Load(), sc.BytesIn.Load(), sc.BytesOut.Load(), size)
+	}
+}
+
+// buffered hides that a connection is TCP, so that pipe copies it through
+// a buffer, as it does a TLS connection.
+type buffered struct{ *net.TCPConn }
+
+// TestPipeOneWayOutlivesTimeouts: a side that only receives stays open
+// while the other way moves, however long that takes; once nothing moves
+// either way, the timeouts close the pair. One side sends a byte every
+// 60 ms for about 0.7 s through timeouts of 300 ms while the other sends
+// nothing, both ways, through splice and through a buffer.
+func TestPipeOneWayOutlivesTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		fromServer, buf bool
+	}{
+		{"client sends, splice", false, false},
+		{"server sends, splice", true, false},
+		{"client sends, buffered", false, true},
+		{"server sends, buffered", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, fromClient := tcpPair(t)
+			toServer, server := tcpPair(t)
+			var front net.Conn = fromClient
+			if tc.buf {
+				front = buffered{fromClient}
+			}
+			var (
+				fc   runtime.FrontendCounters
+				sc   backend.Counters
+				done = make(chan struct{})
+			)
+			go func() {
+				defer close(done)
+				pipe(front, toServer, runtime.Timeouts{Client: 300 * time.Millisecond, Server: 300 * time.Millisecond}, &fc, &sc)
+			}()
+			talker, listener := client, server
+			if tc.fromServer {
+				talker, listener = server, client
+			}
+			const n = 12
+			go func() {
+				for range n {
+					if _, err := talker.Write([]byte("x")); err != nil {
+						return
+					}
+					time.Sleep(60 * time.Millisecond)
+				}
+			}()
+			listener.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got := 0
+			buf := make([]byte, 16)
+			for got < n {
+				k, err := listener.Read(buf)
+				got += k
+				if err != nil {
+					t.Fatalf("after %d of %d bytes: %v", got, n, err)
+				}
+			}
+			// Nothing moves now: the pair is closed within about a timeout.
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("pipe still open 5 s after the last byte, timeouts 300 ms")
+			}
+		})
 	}
 }
