@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/config"
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	httpproxy "github.com/fulcrum-lb/fulcrum/internal/proxy/http"
 	"github.com/fulcrum-lb/fulcrum/internal/proxy/tcp"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
@@ -114,6 +115,11 @@ func New(cfg *config.Config, sh *runtime.Shared) (*Daemon, error) {
 	}
 	d.access, d.closeAccess = access, closeAccess
 	d.http = httpproxy.New(sh.Logger, httpproxy.Options{AccessLog: d.access})
+	if pl, err := park.New(); err == nil {
+		d.tcp.Poller = pl
+	} else {
+		d.log.Warn("idle tcp-mode connections keep their goroutines", "err", err)
+	}
 	snap.Start(sh, cfg.Global.ResolveInterval.D())
 	d.store.Swap(snap)
 	return d, nil
@@ -373,11 +379,17 @@ func (d *Daemon) shutdownOnce(grace time.Duration) int {
 	case <-t.C:
 		d.cancel()
 		forced = d.conns.closeAll()
+		if d.tcp.Poller != nil {
+			d.tcp.Poller.ExpireAll() // idle tcp-mode connections
+		}
 		<-done
 	}
 	d.cancel()
 	d.workers.Wait()
 	d.http.Close()
+	if d.tcp.Poller != nil {
+		d.tcp.Poller.Close()
+	}
 	d.closeAccess()
 	if snap := d.store.Load(); snap != nil {
 		snap.Close()

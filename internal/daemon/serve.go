@@ -68,9 +68,11 @@ func (d *Daemon) serve(cs *connState, fe *runtime.Frontend) {
 			handed = true
 			d.http.Serve(d.ctx, conn, fe, nil, c, cs)
 		case fe.SNIRoutes != nil:
-			d.passthrough(c, fe, t)
+			handed = true
+			d.passthrough(c, fe, t, cs.Closed)
 		default:
-			d.tcp.Serve(d.ctx, c, fe, t)
+			handed = true
+			d.tcp.Serve(d.ctx, c, fe, t, cs.Closed)
 		}
 		return
 	}
@@ -115,23 +117,25 @@ func (d *Daemon) serve(cs *connState, fe *runtime.Frontend) {
 			t.Backend = be
 		}
 	}
-	d.tcp.Serve(d.ctx, tc, fe, t)
+	d.tcp.Serve(d.ctx, tc, fe, t, nil)
 }
 
 // passthrough routes a TLS connection it does not terminate by the server
 // name of its ClientHello; the server gets the client's bytes unchanged.
-func (d *Daemon) passthrough(c *net.TCPConn, fe *runtime.Frontend, t tcp.Target) {
+// closed is called once the connection is closed (tcp.Proxy.Serve).
+func (d *Daemon) passthrough(c *net.TCPConn, fe *runtime.Frontend, t tcp.Target, closed func()) {
 	hello, buffered, err := sni.Peek(c, fe.TimeoutClient, 0)
 	if err != nil {
 		d.log.Debug("no TLS ClientHello to route by", "frontend", fe.Name, "client", c.RemoteAddr().String(), "err", err)
 		c.Close()
+		closed()
 		return
 	}
 	if be, ok := fe.SNIRoutes.Match(hello.ServerName); ok {
 		t.Backend = be
 	}
 	t.Preamble = buffered
-	d.tcp.Serve(d.ctx, c, fe, t)
+	d.tcp.Serve(d.ctx, c, fe, t, closed)
 }
 
 // replayConn returns bytes already read from a connection before reading

@@ -23,6 +23,7 @@ type Poller struct {
 	gens   []uint32
 	free   []int32 // empty slots
 	n      int     // parked connections
+	parks  uint64  // successful Parks since New
 	queues map[time.Duration]*queue
 	armed  int64 // the loop's wake-up for the next deadline, in Unix nanoseconds; 0: none
 	closed bool
@@ -100,6 +101,7 @@ func (p *Poller) Park(c *Conn, timeout time.Duration) error {
 	q.push(c)
 	p.parked[slot], c.slot = c, slot
 	p.n++
+	p.parks++
 	if c.deadline != 0 && (p.armed == 0 || c.deadline < p.armed) {
 		p.armed = c.deadline
 		p.file.SetReadDeadline(time.Unix(0, c.deadline))
@@ -128,6 +130,19 @@ func (p *Poller) unpark(c *Conn) {
 	p.n--
 }
 
+// Cancel takes c out of the Poller if it is parked, and reports whether it
+// was: the caller owns c again. false means that c was not parked, or that
+// the Poller has started its Wake or called its Expire, which own it then.
+func (p *Poller) Cancel(c *Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.list == nil {
+		return false
+	}
+	p.unpark(c)
+	return true
+}
+
 // Forget takes the descriptor of c, which is not parked, out of the
 // Poller's epoll set. Call it before closing a descriptor of c's socket
 // that was parked while another descriptor of the same socket stays open:
@@ -140,6 +155,13 @@ func (p *Poller) Forget(c *Conn) {
 	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, c.FD, nil)
 	p.mu.Unlock()
 	c.registered = false
+}
+
+// Parks returns how many times a connection was parked since New.
+func (p *Poller) Parks() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.parks
 }
 
 // Len returns the number of parked connections.

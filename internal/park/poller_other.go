@@ -18,8 +18,14 @@ func New() (*Poller, error) { return nil, errors.New("park: not supported on thi
 // Park fails.
 func (p *Poller) Park(c *Conn, timeout time.Duration) error { return ErrClosed }
 
+// Cancel reports false: nothing is parked.
+func (p *Poller) Cancel(c *Conn) bool { return false }
+
 // Forget does nothing.
 func (p *Poller) Forget(c *Conn) {}
+
+// Parks returns 0.
+func (p *Poller) Parks() uint64 { return 0 }
 
 // Len returns 0.
 func (p *Poller) Len() int { return 0 }

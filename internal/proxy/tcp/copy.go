@@ -23,6 +23,9 @@ const (
 // errIdle is returned when a side stayed silent for its whole timeout.
 var errIdle = errors.New("inactivity timeout")
 
+// errParked is returned by copyIdle when its park function took the copy.
+var errParked = errors.New("parked")
+
 // spliceHold is how long a splice may wait for more data while it holds
 // its pipe. Past it, the copy waits for the socket to become readable
 // without a pipe, so an idle connection costs its sockets and nothing else
@@ -57,10 +60,14 @@ func (a *activity) idle(now time.Time) time.Duration {
 // writeIdle (0: no limit). count is called with the bytes moved after each
 // chunk.
 //
+// When src has had nothing for spliceHold and park is set, copyIdle calls
+// park; when it returns true, a Poller has taken the copy (to start it again
+// when src turns readable) and copyIdle returns errParked.
+//
 // A read deadline only ever fires while splice's pipe is empty, so the copy
 // can go on after it; a write deadline can fire with data in the pipe, so
 // it ends the copy. Inactivity is detected within a quarter of the timeout.
-func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *activity, count func(int64)) (int64, error) {
+func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *activity, count func(int64), park func() bool) (int64, error) {
 	sp, err := splice.New(dst, src)
 	if err != nil {
 		return 0, err
@@ -88,12 +95,22 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *act
 		noWrite time.Time
 		zero    time.Time
 		drained bool // the last read found src empty: wait before splicing
+		lastIn  = time.Now()
 	)
 	for {
 		start := time.Now()
 		if drained {
+			// Parked only once src has been quiet for spliceHold: a
+			// splice's wait ends at spliceHold also while bytes come.
+			wait := slice
+			if park != nil {
+				if start.Sub(lastIn) >= spliceHold && park() {
+					return total, errParked
+				}
+				wait = min(slice, spliceHold)
+			}
 			// Wait, holding no pipe, until src has something to read.
-			if err := src.SetReadDeadline(start.Add(slice)); err != nil {
+			if err := src.SetReadDeadline(start.Add(wait)); err != nil {
 				return total, err
 			}
 			err := waitReadable(rc)
@@ -126,6 +143,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *act
 		now := time.Now()
 		if n > 0 {
 			act.touch(now)
+			lastIn = now
 		}
 		switch {
 		case err == nil && n < chunk:
@@ -160,7 +178,7 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *act
 func copyAny(dst, src net.Conn, readIdle, writeIdle time.Duration, act *activity, count func(int64)) (int64, error) {
 	if d, ok := dst.(*net.TCPConn); ok {
 		if s, ok := src.(*net.TCPConn); ok {
-			return copyIdle(d, s, readIdle, writeIdle, act, count)
+			return copyIdle(d, s, readIdle, writeIdle, act, count, nil)
 		}
 	}
 	bp := bufPool.Get().(*[]byte)

@@ -29,7 +29,7 @@ func TestCopyIdleEOF(t *testing.T) {
 	var counted atomic.Int64
 	got := make(chan []byte)
 	go func() { b, _ := io.ReadAll(r); got <- b }()
-	n, err := copyIdle(dst, src, time.Second, time.Second, newActivity(), func(n int64) { counted.Add(n) })
+	n, err := copyIdle(dst, src, time.Second, time.Second, newActivity(), func(n int64) { counted.Add(n) }, nil)
 	if err != nil || n != int64(len(data)) {
 		t.Fatalf("copyIdle = %d, %v; want %d, nil", n, err, len(data))
 	}
@@ -45,7 +45,7 @@ func TestCopyIdleEOF(t *testing.T) {
 func TestCopyIdleReadTimeout(t *testing.T) {
 	_, src, dst, _ := pipeline(t)
 	start := time.Now()
-	_, err := copyIdle(dst, src, 80*time.Millisecond, time.Second, newActivity(), func(int64) {})
+	_, err := copyIdle(dst, src, 80*time.Millisecond, time.Second, newActivity(), func(int64) {}, nil)
 	took := time.Since(start)
 	if !errors.Is(err, errIdle) {
 		t.Fatalf("err = %v, want errIdle", err)
@@ -71,7 +71,7 @@ func TestCopyIdleSlowTrickle(t *testing.T) {
 		}
 		w.CloseWrite()
 	}()
-	n, err := copyIdle(dst, src, 400*time.Millisecond, 400*time.Millisecond, newActivity(), func(int64) {})
+	n, err := copyIdle(dst, src, 400*time.Millisecond, 400*time.Millisecond, newActivity(), func(int64) {}, nil)
 	if err != nil || n != 12 {
 		t.Errorf("copyIdle = %d, %v; want 12 bytes and EOF", n, err)
 	}
@@ -96,7 +96,7 @@ func TestCopyIdleWriteStall(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	_, err := copyIdle(dst, src, time.Minute, 100*time.Millisecond, newActivity(), func(int64) {})
+	_, err := copyIdle(dst, src, time.Minute, 100*time.Millisecond, newActivity(), func(int64) {}, nil)
 	if !errors.Is(err, errIdle) && !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("err = %v, want errIdle", err)
 	}
@@ -173,7 +173,7 @@ func TestCopyIdleResetWhileIdle(t *testing.T) {
 		w.SetLinger(0)
 		w.Close() // RST
 	}()
-	n, err := copyIdle(dst, src, 5*time.Second, 5*time.Second, newActivity(), func(int64) {})
+	n, err := copyIdle(dst, src, 5*time.Second, 5*time.Second, newActivity(), func(int64) {}, nil)
 	if err == nil || n != 1 {
 		t.Errorf("copyIdle = %d, %v; want 1 byte and a reset error", n, err)
 	}
@@ -187,7 +187,7 @@ func TestCopyIdleNoTimeouts(t *testing.T) {
 	got := make(chan []byte)
 	go func() { b, _ := io.ReadAll(r); got <- b }()
 	var counted int64
-	n, err := copyIdle(dst, src, 0, 0, newActivity(), func(n int64) { counted += n })
+	n, err := copyIdle(dst, src, 0, 0, newActivity(), func(n int64) { counted += n }, nil)
 	if err != nil || n != int64(len(data)) || counted != n {
 		t.Fatalf("copyIdle = %d, %v (counted %d); want %d, nil", n, err, counted, len(data))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
 	"github.com/fulcrum-lb/fulcrum/internal/balance"
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	"github.com/fulcrum-lb/fulcrum/internal/proxyproto"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
@@ -26,6 +27,10 @@ type Proxy struct {
 	Log *slog.Logger
 	// Dial dials a server; nil means a net.Dialer with the connect timeout.
 	Dial func(ctx context.Context, addr string, timeout time.Duration) (*net.TCPConn, error)
+	// Poller, when set, holds the idle directions of connections whose
+	// client and server sides are both plain TCP (see session), so that an
+	// idle connection holds no goroutine. Its ExpireAll closes them.
+	Poller *park.Poller
 }
 
 func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPConn, error) {
@@ -37,12 +42,25 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPC
 	return c.(*net.TCPConn), nil
 }
 
-// Serve proxies client to a server of fe's backend and closes client when
-// done. ctx ends the wait for a server (shutdown), not an established copy.
+// Serve proxies client to a server of fe's backend, closes client when
+// done and then calls closed (when set). It may return before that: a
+// connection parked with Poller goes on without a goroutine of its own.
+// ctx ends the wait for a server (shutdown), not an established copy.
 // When client is a *net.TCPConn the bytes move with splice(2); otherwise
 // (TLS terminated here) they are copied through a buffer.
-func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend, t Target) {
-	defer client.Close()
+func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend, t Target, closed func()) {
+	finish := func() {
+		client.Close()
+		if closed != nil {
+			closed()
+		}
+	}
+	handed := false
+	defer func() {
+		if !handed {
+			finish()
+		}
+	}()
 	be := t.Backend
 	if be == nil {
 		be = fe.Backend
@@ -67,8 +85,17 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 		p.refuse(fe, be, src, err)
 		return
 	}
-	defer srv.Release()
-	defer conn.Close()
+	release := func() {
+		conn.Close()
+		srv.Release()
+		finish()
+	}
+	handed = true
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	var pre []byte
 	switch be.SendProxy {
 	case "v1":
@@ -97,7 +124,16 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 		}
 		server = tc
 	}
-	pipe(client, server, to, fe.Counters, &srv.State.Counters)
+	up, down := counters(fe.Counters, &srv.State.Counters)
+	if cl, ok := client.(*net.TCPConn); ok && p.Poller != nil && server == net.Conn(conn) {
+		tuneSocket(cl)
+		tuneSocket(conn)
+		done := release
+		release = nil // the session's now
+		startSession(cl, conn, p.Poller, to.Client, to.Server, up, down, done)
+		return
+	}
+	pipe(client, server, to, up, down)
 }
 
 // Target says where a connection goes beyond the frontend's defaults.
@@ -186,6 +222,20 @@ func (p *Proxy) refuse(fe *runtime.Frontend, be *runtime.Backend, src netip.Addr
 	p.Log.Warn("connection closed without a server", "frontend", fe.Name, "backend", be.Name, "client", src.String(), "reason", err.Error())
 }
 
+// counters returns the functions that count the bytes a connection moves
+// up (client to server) and down.
+func counters(fc *runtime.FrontendCounters, sc *backend.Counters) (up, down func(int64)) {
+	up = func(n int64) {
+		fc.BytesIn.Add(uint64(n))
+		sc.BytesIn.Add(uint64(n))
+	}
+	down = func(n int64) {
+		fc.BytesOut.Add(uint64(n))
+		sc.BytesOut.Add(uint64(n))
+	}
+	return up, down
+}
+
 // closeWriter is a connection that can half-close (TCP, TLS).
 type closeWriter interface{ CloseWrite() error }
 
@@ -208,7 +258,7 @@ const unsentLimit = 16 << 10
 // pipe copies both ways until both directions are done. A direction that
 // ends cleanly half-closes the other side; one that fails closes both, which
 // ends the other direction too.
-func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCounters, sc *backend.Counters) {
+func pipe(client, server net.Conn, to runtime.Timeouts, up, down func(int64)) {
 	tuneSocket(client)
 	tuneSocket(server)
 	var once sync.Once
@@ -222,20 +272,14 @@ func pipe(client, server net.Conn, to runtime.Timeouts, fc *runtime.FrontendCoun
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := copyAny(server, client, to.Client, to.Server, act, func(n int64) {
-			fc.BytesIn.Add(uint64(n))
-			sc.BytesIn.Add(uint64(n))
-		})
+		_, err := copyAny(server, client, to.Client, to.Server, act, up)
 		if err != nil {
 			abort()
 			return
 		}
 		closeWrite(server)
 	}()
-	_, err := copyAny(client, server, to.Server, to.Client, act, func(n int64) {
-		fc.BytesOut.Add(uint64(n))
-		sc.BytesOut.Add(uint64(n))
-	})
+	_, err := copyAny(client, server, to.Server, to.Client, act, down)
 	if err != nil {
 		abort()
 	} else {

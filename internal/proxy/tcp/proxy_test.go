@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fulcrum-lb/fulcrum/internal/backend"
+	"github.com/fulcrum-lb/fulcrum/internal/park"
 	"github.com/fulcrum-lb/fulcrum/internal/runtime"
 )
 
@@ -17,17 +19,21 @@ import (
 // loopback connections: both arrive intact, each end sees the other's
 // half-close, and the byte counters match.
 func TestPipeBothWays(t *testing.T) {
+	for _, parking := range []bool{false, true} {
+		t.Run(map[bool]string{false: "goroutines", true: "parking"}[parking], func(t *testing.T) {
+			testBothWays(t, parking)
+		})
+	}
+}
+
+func testBothWays(t *testing.T, parking bool) {
 	client, fromClient := tcpPair(t)
 	toServer, server := tcpPair(t)
 	var (
-		fc   runtime.FrontendCounters
-		sc   backend.Counters
-		done = make(chan struct{})
+		fc runtime.FrontendCounters
+		sc backend.Counters
 	)
-	go func() {
-		defer close(done)
-		pipe(fromClient, toServer, runtime.Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}, &fc, &sc)
-	}()
+	done := relay(t, fromClient, toServer, runtime.Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}, parking, &fc, &sc)
 	const size = 16 << 20
 	up, down := make([]byte, size), make([]byte, size)
 	rand.Read(up)
@@ -72,6 +78,40 @@ func TestPipeBothWays(t *testing.T) {
 	}
 }
 
+// relay runs client and server through pipe, or, with parking, through a
+// session whose idle directions a Poller holds; the channel it returns is
+// closed when they are done.
+func relay(t *testing.T, client, server net.Conn, to runtime.Timeouts, parking bool, fc *runtime.FrontendCounters, sc *backend.Counters) <-chan struct{} {
+	up, down := counters(fc, sc)
+	done := make(chan struct{})
+	if !parking {
+		go func() {
+			defer close(done)
+			pipe(client, server, to, up, down)
+		}()
+		return done
+	}
+	pl := newPoller(t)
+	var ended atomic.Int32
+	go startSession(client.(*net.TCPConn), server.(*net.TCPConn), pl, to.Client, to.Server, up, down, func() {
+		if ended.Add(1) == 1 {
+			close(done)
+		} else {
+			t.Error("session ended twice")
+		}
+	})
+	return done
+}
+
+func newPoller(t *testing.T) *park.Poller {
+	pl, err := park.New()
+	if err != nil {
+		t.Skip(err) // not Linux
+	}
+	t.Cleanup(pl.Close)
+	return pl
+}
+
 // buffered hides that a connection is TCP, so that pipe copies it through
 // a buffer, as it does a TLS connection.
 type buffered struct{ *net.TCPConn }
@@ -83,13 +123,15 @@ type buffered struct{ *net.TCPConn }
 // nothing, both ways, through splice and through a buffer.
 func TestPipeOneWayOutlivesTimeouts(t *testing.T) {
 	for _, tc := range []struct {
-		name            string
-		fromServer, buf bool
+		name                     string
+		fromServer, buf, parking bool
 	}{
-		{"client sends, splice", false, false},
-		{"server sends, splice", true, false},
-		{"client sends, buffered", false, true},
-		{"server sends, buffered", true, true},
+		{"client sends, splice", false, false, false},
+		{"server sends, splice", true, false, false},
+		{"client sends, buffered", false, true, false},
+		{"server sends, buffered", true, true, false},
+		{"client sends, parking", false, false, true},
+		{"server sends, parking", true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client, fromClient := tcpPair(t)
@@ -99,14 +141,10 @@ func TestPipeOneWayOutlivesTimeouts(t *testing.T) {
 				front = buffered{fromClient}
 			}
 			var (
-				fc   runtime.FrontendCounters
-				sc   backend.Counters
-				done = make(chan struct{})
+				fc runtime.FrontendCounters
+				sc backend.Counters
 			)
-			go func() {
-				defer close(done)
-				pipe(front, toServer, runtime.Timeouts{Client: 300 * time.Millisecond, Server: 300 * time.Millisecond}, &fc, &sc)
-			}()
+			done := relay(t, front, toServer, runtime.Timeouts{Client: 300 * time.Millisecond, Server: 300 * time.Millisecond}, tc.parking, &fc, &sc)
 			talker, listener := client, server
 			if tc.fromServer {
 				talker, listener = server, client
