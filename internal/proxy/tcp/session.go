@@ -24,9 +24,13 @@ type session struct {
 	act            activity
 	dirs           [2]direction // client to server, server to client
 	live           atomic.Int32 // directions not ended
-	aborted        atomic.Bool
-	once           sync.Once
 	done           func()
+
+	// mu orders parking against closing: a descriptor is only ever
+	// handed to the Poller while it is open, never after abort closed it
+	// (its number could name another connection's socket by then).
+	mu      sync.Mutex
+	aborted bool
 }
 
 // direction is one way of a session: src to dst.
@@ -81,15 +85,9 @@ func (d *direction) park() bool {
 	if d.readIdle > 0 {
 		timeout = max(d.readIdle-d.s.act.idle(time.Now()), time.Millisecond)
 	}
-	if d.s.poller.Park(&d.pk, timeout) != nil {
-		return false
-	}
-	// abort marks the session before it cancels parked directions: one of
-	// the two sees the other.
-	if d.s.aborted.Load() && d.s.poller.Cancel(&d.pk) {
-		return false
-	}
-	return true
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	return !d.s.aborted && d.s.poller.Park(&d.pk, timeout) == nil
 }
 
 // Wake copies what the source has (park.Owner).
@@ -99,7 +97,7 @@ func (d *direction) Wake() { d.run() }
 // direction's timeout; when the other direction moved meanwhile, the
 // direction is parked again for what is left of it (park.Owner).
 func (d *direction) Expire() {
-	if d.readIdle > 0 && d.s.act.idle(time.Now()) < d.readIdle && !d.s.aborted.Load() && d.park() {
+	if d.readIdle > 0 && d.s.act.idle(time.Now()) < d.readIdle && d.park() {
 		return
 	}
 	d.s.abort()
@@ -109,16 +107,22 @@ func (d *direction) Expire() {
 // abort closes both connections, which ends a direction that is copying,
 // and ends the directions that are parked.
 func (s *session) abort() {
-	s.once.Do(func() {
-		s.aborted.Store(true)
-		s.client.Close()
-		s.server.Close()
-		for i := range s.dirs {
-			if s.poller.Cancel(&s.dirs[i].pk) {
-				s.end()
-			}
+	s.mu.Lock()
+	if s.aborted {
+		s.mu.Unlock()
+		return
+	}
+	s.aborted = true
+	s.client.Close()
+	s.server.Close()
+	s.mu.Unlock()
+	// A direction parked before the close is still in the Poller; none
+	// can be parked after it.
+	for i := range s.dirs {
+		if s.poller.Cancel(&s.dirs[i].pk) {
+			s.end()
 		}
-	})
+	}
 }
 
 // end records that a direction has ended, and ends the session after the
