@@ -113,7 +113,7 @@ type dialInfoKey struct{}
 
 func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	di, _ := ctx.Value(dialInfoKey{}).(*dialInfo)
-	d := net.Dialer{Timeout: 5 * time.Second}
+	d := net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1}
 	if di != nil && di.timeout > 0 {
 		d.Timeout = di.timeout
 	}

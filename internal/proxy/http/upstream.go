@@ -83,14 +83,13 @@ func (u *upstreams) get(ctx context.Context, srv *backend.Server, o dialOpts) (u
 
 // dial opens a new connection to srv: TCP, the PROXY header, TLS.
 func (u *upstreams) dial(ctx context.Context, srv *backend.Server, o dialOpts) (*upConn, error) {
-	d := net.Dialer{Timeout: o.timeout}
+	d := net.Dialer{Timeout: o.timeout, KeepAlive: -1} // no TCP keep-alive probes, as in HAProxy and nginx
 	c, err := d.DialContext(ctx, "tcp", srv.State.Addr())
 	if err != nil {
 		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-		splice.BoundReceive(tc) // a response body may be spliced from it
+		splice.BoundReceive(tc) // a response body may be spliced from it (Go sets TCP_NODELAY)
 	}
 	if o.proxyHeader != nil {
 		c.SetWriteDeadline(time.Now().Add(o.timeout))

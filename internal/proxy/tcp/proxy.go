@@ -34,7 +34,7 @@ type Proxy struct {
 }
 
 func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPConn, error) {
-	d := net.Dialer{Timeout: timeout}
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1} // no TCP keep-alive probes
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err

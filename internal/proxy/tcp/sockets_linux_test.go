@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"net"
 	"os"
 	"strconv"
@@ -83,4 +84,23 @@ func TestTuneSocket(t *testing.T) {
 	defer p.Close()
 	defer q.Close()
 	tuneSocket(p) // not a socket: nothing to do, no panic
+}
+
+// TestServerConnNoKeepAlive: connections to servers get no TCP keep-alive
+// probes (HAProxy's srvtcpka and nginx's proxy_socket_keepalive are off by
+// default), which also spares four setsockopt calls per connection.
+func TestServerConnNoKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := dialTCP(context.Background(), ln.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := sockopt(t, c, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE); got != 0 {
+		t.Errorf("SO_KEEPALIVE = %d on a server connection, want 0", got)
+	}
 }
