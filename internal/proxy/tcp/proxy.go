@@ -49,16 +49,16 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*net.TCPC
 // When client is a *net.TCPConn the bytes move with splice(2); otherwise
 // (TLS terminated here) they are copied through a buffer.
 func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend, t Target, closed func()) {
-	finish := func() {
+	// end is what closing the connection takes; nil once a session owns it.
+	end := func() {
 		client.Close()
 		if closed != nil {
 			closed()
 		}
 	}
-	handed := false
 	defer func() {
-		if !handed {
-			finish()
+		if end != nil {
+			end()
 		}
 	}()
 	be := t.Backend
@@ -85,17 +85,12 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 		p.refuse(fe, be, src, err)
 		return
 	}
-	release := func() {
+	closeClient := end
+	end = func() {
 		conn.Close()
 		srv.Release()
-		finish()
+		closeClient()
 	}
-	handed = true
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
 	var pre []byte
 	switch be.SendProxy {
 	case "v1":
@@ -128,8 +123,8 @@ func (p *Proxy) Serve(ctx context.Context, client net.Conn, fe *runtime.Frontend
 	if cl, ok := client.(*net.TCPConn); ok && p.Poller != nil && server == net.Conn(conn) {
 		tuneSocket(cl)
 		tuneSocket(conn)
-		done := release
-		release = nil // the session's now
+		done := end
+		end = nil // the session's now
 		startSession(cl, conn, p.Poller, to.Client, to.Server, up, down, done)
 		return
 	}
