@@ -96,18 +96,23 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *act
 		zero    time.Time
 		drained bool // the last read found src empty: wait before splicing
 		lastIn  = time.Now()
+		dryAt   time.Time // when a read last found src empty (with park)
 	)
+	if park != nil {
+		sp.ArmRead = func() { dryAt = time.Now() }
+	}
 	for {
 		start := time.Now()
 		if drained {
-			// Parked only once src has been quiet for spliceHold: a
-			// splice's wait ends at spliceHold also while bytes come.
+			// Parked once src has been quiet for spliceHold: a splice's
+			// wait ends at spliceHold also while bytes come.
 			wait := slice
 			if park != nil {
-				if start.Sub(lastIn) >= spliceHold && park() {
+				quiet := start.Sub(lastIn)
+				if quiet >= spliceHold && park() {
 					return total, errParked
 				}
-				wait = min(slice, spliceHold)
+				wait = min(slice, max(spliceHold-quiet, time.Millisecond))
 			}
 			// Wait, holding no pipe, until src has something to read.
 			if err := src.SetReadDeadline(start.Add(wait)); err != nil {
@@ -144,6 +149,9 @@ func copyIdle(dst, src *net.TCPConn, readIdle, writeIdle time.Duration, act *act
 		if n > 0 {
 			act.touch(now)
 			lastIn = now
+			if dryAt.After(start) {
+				lastIn = dryAt // the last bytes came before src ran dry
+			}
 		}
 		switch {
 		case err == nil && n < chunk:
