@@ -41,40 +41,36 @@ type Conn struct {
 	Owner Owner
 
 	deadline   int64 // Unix nanoseconds; 0: none
-	prev, next *Conn
-	list       *queue
+	index      int   // in the Poller's deadline heap, while parked with a deadline
+	parked     bool
 	slot       int32 // in Poller.parked
 	registered bool  // FD is in the epoll set (disabled while not parked)
 }
 
-// queue holds the parked connections of one timeout in the order they
-// parked, which is the order of their deadlines.
-type queue struct {
-	head, tail *Conn
+// deadlines is a min-heap of the parked connections that have a deadline,
+// earliest first (container/heap). Parks may come with any timeout (what is
+// left of one, say), so the order has to be kept across timeouts.
+type deadlines []*Conn
+
+func (h deadlines) Len() int           { return len(h) }
+func (h deadlines) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
+func (h deadlines) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
 }
 
-func (q *queue) push(c *Conn) {
-	c.list, c.prev, c.next = q, q.tail, nil
-	if q.tail != nil {
-		q.tail.next = c
-	} else {
-		q.head = c
-	}
-	q.tail = c
+func (h *deadlines) Push(x any) {
+	c := x.(*Conn)
+	c.index = len(*h)
+	*h = append(*h, c)
 }
 
-func (q *queue) remove(c *Conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		q.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		q.tail = c.prev
-	}
-	c.prev, c.next, c.list = nil, nil, nil
+func (h *deadlines) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return c
 }
 
 // FD returns the descriptor of c, or -1. The descriptor is only valid while

@@ -232,3 +232,52 @@ func TestParkBadDescriptor(t *testing.T) {
 		t.Fatal("a refused connection was kept")
 	}
 }
+
+// TestExpireMixedTimeouts: connections parked with any timeouts (a
+// connection's remaining time, say) expire in the order of their
+// deadlines, a later park with a shorter timeout first; a wake or a
+// Cancel takes a connection out of the deadline order; and the Poller
+// keeps nothing per distinct timeout.
+func TestExpireMixedTimeouts(t *testing.T) {
+	p := newPoller(t)
+	const n = 12
+	var order []int
+	expired := make(chan struct{}, n)
+	conns := make([]*Conn, n)
+	// Parked one after another with timeouts going down: the last parked
+	// has the earliest deadline. Timeouts differ by a prime number of
+	// microseconds, so no two are equal.
+	for i := range conns {
+		_, c := pair(t)
+		i := i
+		conns[i] = &Conn{FD: FD(c), Owner: funcs{wake: func() {}, expire: func() {
+			order = append(order, i) // on the Poller's goroutine, one at a time
+			expired <- struct{}{}
+		}}}
+		if err := p.Park(conns[i], 300*time.Millisecond-time.Duration(i)*7919*time.Microsecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !p.Cancel(conns[3]) || p.Cancel(conns[3]) {
+		t.Fatal("Cancel of a parked connection: want true once, then false")
+	}
+	p.mu.Lock()
+	heaped := len(p.timers)
+	p.mu.Unlock()
+	if heaped != n-1 {
+		t.Errorf("%d connections in the deadline order, want %d", heaped, n-1)
+	}
+	for range n - 1 {
+		wait(t, expired, "expiry")
+	}
+	for k := 1; k < len(order); k++ {
+		if order[k] > order[k-1] {
+			t.Fatalf("expired in the order %v, want the latest parked (earliest deadline) first", order)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.timers) != 0 || p.n != 0 {
+		t.Errorf("after every expiry: %d in the deadline order, %d parked", len(p.timers), p.n)
+	}
+}

@@ -1,6 +1,7 @@
 package park
 
 import (
+	"container/heap"
 	"errors"
 	"net"
 	"os"
@@ -21,11 +22,11 @@ type Poller struct {
 	// connection that is gone never reaches the next one in its slot.
 	parked []*Conn
 	gens   []uint32
-	free   []int32 // empty slots
-	n      int     // parked connections
-	parks  uint64  // successful Parks since New
-	queues map[time.Duration]*queue
-	armed  int64 // the loop's wake-up for the next deadline, in Unix nanoseconds; 0: none
+	free   []int32   // empty slots
+	n      int       // parked connections
+	parks  uint64    // successful Parks since New
+	timers deadlines // the parked connections with a deadline
+	armed  int64     // the loop's wake-up for the next deadline, in Unix nanoseconds; 0: none
 	closed bool
 
 	// The loop's own.
@@ -57,7 +58,6 @@ func New() (*Poller, error) {
 	}
 	p := &Poller{
 		epfd: fd, file: f, rc: rc,
-		queues: make(map[time.Duration]*queue),
 		events: make([]syscall.EpollEvent, 256),
 		done:   make(chan struct{}),
 	}
@@ -88,17 +88,12 @@ func (p *Poller) Park(c *Conn, timeout time.Duration) error {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	c.registered = true
+	c.deadline = 0
 	if timeout > 0 {
 		c.deadline = time.Now().UnixNano() + int64(timeout)
-	} else {
-		timeout, c.deadline = 0, 0
+		heap.Push(&p.timers, c)
 	}
-	q := p.queues[timeout]
-	if q == nil {
-		q = &queue{}
-		p.queues[timeout] = q
-	}
-	q.push(c)
+	c.parked = true
 	p.parked[slot], c.slot = c, slot
 	p.n++
 	p.parks++
@@ -121,9 +116,12 @@ func (p *Poller) slot() int32 {
 	return int32(len(p.parked) - 1)
 }
 
-// unpark takes c out of its queue and slot.
+// unpark takes c out of the deadline heap and its slot.
 func (p *Poller) unpark(c *Conn) {
-	c.list.remove(c)
+	if c.deadline != 0 {
+		heap.Remove(&p.timers, c.index)
+	}
+	c.parked = false
 	p.parked[c.slot] = nil
 	p.gens[c.slot]++
 	p.free = append(p.free, c.slot)
@@ -136,7 +134,7 @@ func (p *Poller) unpark(c *Conn) {
 func (p *Poller) Cancel(c *Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c.list == nil {
+	if !c.parked {
 		return false
 	}
 	p.unpark(c)
@@ -236,19 +234,14 @@ func (p *Poller) dispatch(now int64) {
 		p.wake = append(p.wake, c)
 	}
 	p.nev = 0
+	for len(p.timers) > 0 && p.timers[0].deadline <= now {
+		c := p.timers[0]
+		p.unpark(c)
+		p.expired = append(p.expired, c)
+	}
 	var next int64
-	for d, q := range p.queues {
-		if d == 0 {
-			continue
-		}
-		for q.head != nil && q.head.deadline <= now {
-			c := q.head
-			p.unpark(c)
-			p.expired = append(p.expired, c)
-		}
-		if q.head != nil && (next == 0 || q.head.deadline < next) {
-			next = q.head.deadline
-		}
+	if len(p.timers) > 0 {
+		next = p.timers[0].deadline
 	}
 	if next != p.armed {
 		p.armed = next
