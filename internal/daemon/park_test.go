@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,16 @@ type goroutineBase struct {
 	srv   *httpServer
 }
 
-func baseline(srv *httpServer) goroutineBase {
+// baseline is taken once the warm-up connection is parked and the worker
+// that served it waits for the next connection: a connection accepted
+// while that worker is still busy gets a new worker, which then stays as
+// an idle worker (up to maxIdleWorkers) and would be counted as held by
+// the connection.
+func baseline(t *testing.T, d *Daemon, srv *httpServer) goroutineBase {
+	t.Helper()
+	waitFor(t, "the warm-up connection parked and its worker idle", func() bool {
+		return d.http.Parked() >= 1 && d.idleWorkers.Load() >= 1
+	})
 	return goroutineBase{runtime.NumGoroutine(), srv.conns.Load(), srv}
 }
 
@@ -93,7 +103,9 @@ func (b goroutineBase) wait(t *testing.T, extra int, what string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d goroutines, want at most %d", what, got, want)
+			var stacks strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			t.Fatalf("%s: %d goroutines, want at most %d\n%s", what, got, want, stacks.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -109,7 +121,7 @@ func TestHTTPIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	d, _ := start(t, httpYAML("", serversYAML("app", "roundrobin", srv)))
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "").get(t, "/warm-up") // the server connection and its goroutines
-	base := baseline(srv)
+	base := baseline(t, d, srv)
 	const n = 300
 	clients := make([]*idleClient, n)
 	for i := range clients {
@@ -198,7 +210,7 @@ func TestHTTPParkedBehindProxyProtocol(t *testing.T) {
 	d, _ := start(t, yaml)
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n").get(t, "/warm-up")
-	base := baseline(srv)
+	base := baseline(t, d, srv)
 	c := dialIdle(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n")
 	for i := range 3 {
 		if code, body := c.get(t, "/p"); code != 200 || body != "/p 192.0.2.7" {
@@ -220,7 +232,7 @@ func TestHTTPParkedPlainOnTLSFrontend(t *testing.T) {
 	d, _ := start(t, yaml)
 	addr := frontAddr(t, d, "web")
 	dialIdle(t, addr, "").get(t, "/warm-up")
-	base := baseline(srv)
+	base := baseline(t, d, srv)
 	c := dialIdle(t, addr, "")
 	for i := range 3 {
 		if code, body := c.get(t, "/plain"); code != 200 || body != "/plain" {
