@@ -115,19 +115,24 @@ func New(dst, src *net.TCPConn) (*Splicer, error) {
 // limit with a nil error means that src reached EOF. A wait for src or dst
 // ends at that connection's deadline, with os.ErrDeadlineExceeded; bytes
 // read but not written by then are lost.
+//
+// A pipe is held only while it has bytes in it: a wait for src gives it
+// back, so a connection that sends nothing for a while holds no pipe (no
+// descriptors) however long it stays.
 func (s *Splicer) Move(limit int64) (int64, error) {
-	p, err := getPipe()
-	if err != nil {
-		return 0, err
-	}
-	defer putPipe(p)
+	var p *pipe
+	defer func() {
+		if p != nil {
+			putPipe(p)
+		}
+	}()
 	step := int64(pipeSize)
 	if s.Step > 0 {
 		step = int64(min(s.Step, pipeSize))
 	}
 	var moved int64
 	for moved < limit {
-		if err := s.drain(p, int(min(limit-moved, step))); err != nil {
+		if err := s.drain(&p, int(min(limit-moved, step))); err != nil {
 			return moved, err
 		}
 		if p.n == 0 {
@@ -143,20 +148,32 @@ func (s *Splicer) Move(limit int64) (int64, error) {
 	return moved, nil
 }
 
-// drain splices what src has, at most max bytes, into p, waiting until src
-// has something (data, EOF or an error). p.n stays 0 at EOF.
-func (s *Splicer) drain(p *pipe, max int) error {
+// drain splices what src has, at most max bytes, into *pp, waiting until
+// src has something (data, EOF or an error). (*pp).n stays 0 at EOF. *pp is
+// taken from the pool when nil, and an empty one goes back to it while src
+// is waited for; on a nil error *pp is set.
+func (s *Splicer) drain(pp **pipe, max int) error {
 	if s.ArmRead != nil {
 		s.ArmRead()
 	}
 	var serr error
 	err := s.src.Read(func(fd uintptr) bool {
+		if *pp == nil {
+			if *pp, serr = getPipe(); serr != nil {
+				return true
+			}
+		}
+		p := *pp
 		for {
 			n, err := syscall.Splice(int(fd), nil, p.w, nil, max, spliceNonblock)
 			switch err {
 			case syscall.EINTR:
 				continue
 			case syscall.EAGAIN:
+				if p.n == 0 {
+					putPipe(p)
+					*pp = nil
+				}
 				if s.ArmRead != nil {
 					s.ArmRead()
 				}
